@@ -1,0 +1,1 @@
+"""Console entry points (thin: parse, configure logging, call the library)."""
