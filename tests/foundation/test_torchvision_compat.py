@@ -1,0 +1,144 @@
+"""The torchvision compatibility module: a no-op where compiled ops load, a correct nms elsewhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from portraitsr4k import torchvision_compat
+
+
+def _brute_force_nms(boxes: np.ndarray, scores: np.ndarray, thr: float) -> list[int]:
+    """O(N^2) greedy NMS in float64 numpy, written independently of the module under test."""
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    kept: list[int] = []
+    for i in order:
+        ok = True
+        for j in kept:
+            xx1, yy1 = max(boxes[i, 0], boxes[j, 0]), max(boxes[i, 1], boxes[j, 1])
+            xx2, yy2 = min(boxes[i, 2], boxes[j, 2]), min(boxes[i, 3], boxes[j, 3])
+            inter = max(0.0, xx2 - xx1) * max(0.0, yy2 - yy1)
+            area_i = (boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1])
+            area_j = (boxes[j, 2] - boxes[j, 0]) * (boxes[j, 3] - boxes[j, 1])
+            if inter / (area_i + area_j - inter) > thr:
+                ok = False
+                break
+        if ok:
+            kept.append(i)
+    return kept
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
+def test_torchvision_nms_matches_brute_force(seed: int, threshold: float) -> None:
+    import torchvision
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    xy = rng.uniform(0, 100, size=(n, 2))
+    wh = rng.uniform(5, 40, size=(n, 2))
+    # Quantise so float32 and float64 IoU agree on which side of the threshold a pair falls.
+    boxes = np.round(np.concatenate([xy, xy + wh], axis=1)).astype(np.float32)
+    scores = rng.permutation(n).astype(np.float32)  # distinct scores: a unique answer
+    got = torchvision.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), threshold)
+    assert got.dtype == torch.int64
+    assert got.tolist() == _brute_force_nms(boxes.astype(np.float64), scores, threshold)
+
+
+def test_nms_handles_empty_input() -> None:
+    import torchvision
+
+    out = torchvision.ops.nms(torch.zeros((0, 4)), torch.zeros((0,)), 0.5)
+    assert out.shape == (0,) and out.dtype == torch.int64
+
+
+def test_batched_nms_and_box_iou_work() -> None:
+    import torchvision
+
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    idxs = torch.tensor([0, 0, 1])
+    assert torchvision.ops.batched_nms(boxes, scores, idxs, 0.5).tolist() == [0, 2]
+    assert torchvision.ops.box_iou(boxes[:1], boxes[:1]).item() == pytest.approx(1.0)
+
+
+def test_status_reported() -> None:
+    assert torchvision_compat.status() in {
+        torchvision_compat.Status.SHIMMED,
+        torchvision_compat.Status.NATIVE,
+    }
+
+
+def _run_isolated(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter (torchvision not yet imported) and parse its JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_does_nothing_when_compiled_ops_load() -> None:
+    """Simulate a machine where torchvision's own ops load: no schema defined, nothing patched."""
+    result = _run_isolated(
+        """
+        import json, sys, torch
+        import importlib
+        # Import the module without running its install() side effect on this interpreter's
+        # torchvision: load the source and call install() with a loader that "succeeds".
+        import os
+        # find_spec of the top-level package does not import it (its __init__ would run the fix).
+        origin = os.path.join(os.path.dirname(importlib.util.find_spec("portraitsr4k").origin),
+                              "torchvision_compat.py")
+        src = open(origin).read().replace("\\ninstall()\\n", "\\n")
+        mod = type(sys)("tvc_under_test"); exec(compile(src, origin, "exec"), mod.__dict__)
+        loaded = []
+        status = mod.install(load_library=lambda path: loaded.append(path))
+        defined = True
+        try:
+            torch.ops.torchvision.nms
+        except (AttributeError, RuntimeError):
+            defined = False
+        print(json.dumps({"status": status.value, "loaded": len(loaded), "nms_defined": defined,
+                          "tv_imported": "torchvision" in sys.modules}))
+        """
+    )
+    assert result == {"status": "native", "loaded": 1, "nms_defined": False, "tv_imported": False}
+
+
+def test_absent_torchvision_is_a_no_op() -> None:
+    result = _run_isolated(
+        """
+        import json, sys, importlib
+        import os
+        # find_spec of the top-level package does not import it (its __init__ would run the fix).
+        origin = os.path.join(os.path.dirname(importlib.util.find_spec("portraitsr4k").origin),
+                              "torchvision_compat.py")
+        src = open(origin).read().replace("\\ninstall()\\n", "\\n")
+        mod = type(sys)("tvc_under_test"); exec(compile(src, origin, "exec"), mod.__dict__)
+        status = mod.install(find_spec=lambda name: None)
+        print(json.dumps({"status": status.value, "tv_imported": "torchvision" in sys.modules}))
+        """
+    )
+    assert result == {"status": "absent", "tv_imported": False}
+
+
+def test_dependent_packages_import_after_the_fix() -> None:
+    """The packages DESIGN.md lists as broken without the fix import in a fresh interpreter."""
+    result = _run_isolated(
+        """
+        import json
+        import portraitsr4k  # installs the fix first
+        import torchvision, pyiqa, facexlib, lpips, facenet_pytorch, basicsr.data.degradations
+        import torchvision.transforms.functional_tensor  # alias needed by basicsr 1.4.2
+        from PIL import ImageFile
+        print(json.dumps({"ok": True, "truncated_flag": ImageFile.LOAD_TRUNCATED_IMAGES}))
+        """
+    )
+    assert result == {"ok": True, "truncated_flag": False}
