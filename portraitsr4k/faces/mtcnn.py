@@ -1,0 +1,86 @@
+"""MTCNN (facenet-pytorch): the default, fully offline face detector.
+
+The P/R/O-Net weights ship inside the facenet-pytorch wheel (``facenet_pytorch/data/*.pt``),
+so this backend needs no download.
+
+Default thresholds: MTCNN's own stage thresholds ``(0.6, 0.7, 0.7)`` are kept for the cascade,
+and the *final* O-Net probability is cut at ``min_score=0.95``. On the shipped 6-person group
+photo (insightface ``t1.jpg``) the cascade returns 8 boxes: the 6 real faces score 0.975..1.0
+and two spurious small boxes (41-51 px wide, 15-20 px interocular) score 0.869 and 0.863; 0.95
+keeps exactly the 6 faces, and single portraits (grace_hopper, astronaut, pyiqa I04) score
+> 0.999. ``tests/faces/test_mtcnn.py`` checks these counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from portraitsr4k.faces.detector import FaceDetector
+from portraitsr4k.faces.types import Face
+
+__all__ = ["MTCNNDetector"]
+
+logger = logging.getLogger(__name__)
+
+
+class MTCNNDetector(FaceDetector):
+    """facenet-pytorch MTCNN with 5 landmarks.
+
+    Args:
+        device: torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        min_score: final O-Net probability cut (see the module docstring for the choice of 0.95).
+        min_face_size: smallest face side searched for, in pixels of the input image.
+        thresholds: the three cascade stage thresholds (P-Net, R-Net, O-Net).
+        factor: image-pyramid scale step, in (0, 1).
+    """
+
+    name = "mtcnn"
+
+    def __init__(self, *, device: str = "cpu", min_score: float = 0.95, min_face_size: int = 20,
+                 thresholds: Sequence[float] = (0.6, 0.7, 0.7), factor: float = 0.709) -> None:
+        super().__init__(min_score=min_score)
+        if isinstance(min_face_size, bool) or not isinstance(min_face_size, int) or min_face_size < 4:
+            raise ValueError(f"min_face_size: expected an int >= 4 (pixels), got {min_face_size!r}")
+        thresholds = tuple(float(t) for t in thresholds)
+        if len(thresholds) != 3 or not all(0.0 <= t <= 1.0 for t in thresholds):
+            raise ValueError(f"thresholds: expected 3 values in [0, 1], got {thresholds}")
+        if not 0.0 < float(factor) < 1.0:
+            raise ValueError(f"factor: expected a pyramid step in (0, 1), got {factor}")
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "the MTCNN detector needs facenet-pytorch: "
+                "pip install --no-deps facenet-pytorch==2.6.0 (see the Makefile's NODEPS)"
+            ) from exc
+        self.device = str(device)
+        self.min_face_size = min_face_size
+        self.thresholds = thresholds
+        self.factor = float(factor)
+        self._model = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
+                            factor=self.factor, post_process=False, device=self.device)
+        self._model.eval()
+
+    def _detect(self, rgb: np.ndarray) -> list[Face]:
+        import torch
+
+        with torch.inference_mode():
+            boxes, probs, points = self._model.detect(rgb, landmarks=True)
+        if boxes is None:
+            return []
+        # Under numpy 2, facenet-pytorch returns object-dtype arrays (it builds them from a list
+        # of per-image arrays); convert before any arithmetic.
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 5, 2)
+        return [
+            Face(bbox=tuple(b), landmarks=tuple(map(tuple, p)), score=float(s))
+            for b, s, p in zip(boxes, probs, points)
+        ]
+
+    def __repr__(self) -> str:
+        return (f"MTCNNDetector(device={self.device!r}, min_score={self.min_score}, "
+                f"min_face_size={self.min_face_size}, thresholds={self.thresholds})")
