@@ -73,16 +73,24 @@ class Sample:
             raise ValueError(f"Sample.scale must be an int >= 1, got {self.scale!r}")
 
     def hr(self) -> np.ndarray:
-        """The HR image, ``(H, W, 3)`` uint8 RGB in [0, 255] (EXIF orientation applied)."""
-        from portraitsr4k.image_io import decode
+        """The HR image, ``(H, W, 3)`` uint8 RGB in [0, 255] (sRGB, EXIF orientation applied).
 
-        return decode(self.hr_bytes).rgb
+        Raises:
+            ValueError: the stored bytes do not decode (names the sample and the decoder status).
+        """
+        return self._decode(self.hr_bytes, "hr")
 
     def lq(self) -> np.ndarray:
         """The LQ image, ``(H // scale, W // scale, 3)`` uint8 RGB in [0, 255]."""
+        return self._decode(self.lq_bytes, "lq")
+
+    def _decode(self, data: bytes, column: str) -> np.ndarray:
         from portraitsr4k.image_io import decode
 
-        return decode(self.lq_bytes).rgb
+        decoded = decode(data)
+        if not decoded.ok:
+            raise ValueError(f"sample {self.id!r}: {column} does not decode ({decoded.status}: {decoded.message})")
+        return decoded.rgb
 
     def face_objects(self) -> list[Face]:
         """``faces`` as :class:`portraitsr4k.faces.Face` objects (HR pixel coordinates)."""

@@ -73,3 +73,29 @@ def build_dir(tmp_path: Path, make_row: RowFactory) -> Path:
     write_shard([make_row(i) for i in range(3, 5)], data / shard_name("train", 1, 2))
     write_shard([make_row(i, split="test") for i in range(5, 7)], data / shard_name("test", 0, 1))
     return out
+
+
+BUILD_CONFIG = {"seed": 0, "source": {"name": "folder", "path": "/photos"}, "scale": 4}
+
+
+@pytest.fixture
+def manifested_build(tmp_path: Path, make_row: RowFactory) -> Path:
+    """A small build written by the real protocol: manifest first, each shard entry last.
+
+    ``data/``: train (2 shards, 3 + 2 rows) and test (1 shard, 2 rows); ``pairs/``: one train shard.
+    """
+    from portraitsr4k.dataset.manifest import record_shard, start_manifest
+    from portraitsr4k.dataset.schema import PAIR_FEATURES
+
+    out = tmp_path / "manifested"
+    (out / "data").mkdir(parents=True)
+    (out / "pairs").mkdir()
+    start_manifest(out, BUILD_CONFIG)
+    layout = [("train", 0, 2, range(3)), ("train", 1, 2, range(3, 5)), ("test", 0, 1, range(5, 7))]
+    for split, index, total, ids in layout:
+        info = write_shard([make_row(i, split=split) for i in ids], out / "data" / shard_name(split, index, total))
+        record_shard(out, info)
+    pairs = [{"id": f"{0:016x}", "reference_id": f"{3:016x}", "face_index": 0, "reference_face_index": 0,
+              "similarity": 0.8, "identity": 0, "split": "train"}]
+    record_shard(out, write_shard(pairs, out / "pairs" / shard_name("train", 0, 1), features=PAIR_FEATURES))
+    return out
