@@ -18,7 +18,7 @@ from portraitsr4k.faces.detector import check_rgb
 from portraitsr4k.faces.types import Face
 
 __all__ = ["FFHQ_TEMPLATE_512", "alignment_matrix", "warp_face", "paste_back", "face_region_mask",
-           "template_for"]
+           "template_for", "similarity_to"]
 
 #: 5-point FFHQ template for 512x512 crops (left eye, right eye, nose, left mouth, right mouth),
 #: the layout GFPGAN/CodeFormer are trained on (facexlib's ``face_template`` at 512).
@@ -53,6 +53,34 @@ def template_for(size: int) -> np.ndarray:
     return FFHQ_TEMPLATE_512 * (_check_size(size) / 512.0)
 
 
+def similarity_to(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transform ``(2, 3)`` float64 taking points ``src`` onto ``dst``.
+
+    Both ``(K, 2)`` float; rotation + uniform scale + translation, reflections excluded
+    (closed form of Umeyama 1991).
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
+        raise ValueError(f"expected two (K, 2) point sets with K >= 2, got {src.shape} and {dst.shape}")
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    src_var = (src_c ** 2).sum() / len(src)
+    if src_var < 1e-9:
+        raise ValueError("landmarks: all points coincide; cannot align")
+    cov = dst_c.T @ src_c / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1.0  # forbid reflections
+    rot = u @ np.diag(d) @ vt
+    scale = (s * d).sum() / src_var
+    M = np.empty((2, 3), dtype=np.float64)
+    M[:, :2] = scale * rot
+    M[:, 2] = dst_mean - M[:, :2] @ src_mean
+    return M
+
+
 def alignment_matrix(landmarks5: Face | Sequence[Sequence[float]] | np.ndarray, size: int = 512) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation; no reflection)
     taking the 5 landmarks onto the FFHQ template at ``size``.
@@ -70,23 +98,7 @@ def alignment_matrix(landmarks5: Face | Sequence[Sequence[float]] | np.ndarray, 
     src = np.asarray(landmarks5.landmarks if isinstance(landmarks5, Face) else landmarks5, dtype=np.float64)
     if src.shape != (5, 2) or not np.all(np.isfinite(src)):
         raise ValueError(f"landmarks5: expected 5 finite (x, y) points, shape (5, 2); got {src.shape}")
-    dst = template_for(size)
-    src_mean, dst_mean = src.mean(0), dst.mean(0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    src_var = (src_c ** 2).sum() / len(src)
-    if src_var < 1e-9:
-        raise ValueError("landmarks5: all points coincide; cannot align")
-    cov = dst_c.T @ src_c / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[-1] = -1.0  # forbid reflections
-    rot = u @ np.diag(d) @ vt
-    scale = (s * d).sum() / src_var
-    M = np.empty((2, 3), dtype=np.float64)
-    M[:, :2] = scale * rot
-    M[:, 2] = dst_mean - M[:, :2] @ src_mean
-    return M
+    return similarity_to(src, template_for(size))
 
 
 def warp_face(rgb: np.ndarray, M: np.ndarray, size: int = 512, *, interpolation: str = "linear",

