@@ -26,9 +26,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import platform
-import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from portraitsr4k.dataset.schema import SCHEMA_VERSION
-from portraitsr4k.dataset.writer import ShardInfo
+from portraitsr4k.dataset.writer import ShardInfo, atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -222,19 +220,7 @@ def read_manifest(out_dir: Path | str) -> Manifest:
 
 def write_manifest(out_dir: Path | str, manifest: Manifest) -> Path:
     """Atomically replace ``out_dir/manifest.json`` with ``manifest`` (temp + fsync + rename)."""
-    out_dir = Path(out_dir)
-    path = out_dir / MANIFEST_NAME
-    tmp = out_dir / f".{MANIFEST_NAME}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-    try:
-        with open(tmp, "x", encoding="utf-8") as handle:
-            handle.write(manifest.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(Path(out_dir) / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
 
 
 @contextlib.contextmanager

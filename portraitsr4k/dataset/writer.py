@@ -188,6 +188,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` atomically (hidden unique temp, fsync, rename, dir fsync).
+
+    Used for the small side files of a build (``manifest.json``, ``README.md``, card figures).
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
 def write_shard(
     rows: Sequence[dict[str, Any]],
     path: Path | str,

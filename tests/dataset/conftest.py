@@ -79,6 +79,12 @@ BUILD_CONFIG = {"seed": 0, "source": {"name": "folder", "path": "/photos"}, "sca
 
 
 @pytest.fixture
+def build_config() -> dict[str, Any]:
+    """The config the ``manifested_build`` fixture was built with."""
+    return {**BUILD_CONFIG, "source": dict(BUILD_CONFIG["source"])}
+
+
+@pytest.fixture
 def manifested_build(tmp_path: Path, make_row: RowFactory) -> Path:
     """A small build written by the real protocol: manifest first, each shard entry last.
 
