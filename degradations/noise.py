@@ -1,0 +1,73 @@
+"""Gaussian and Poisson noise, reproducible from a stored seed (basicsr ``*_noise_pt`` maths).
+
+The noise field comes from a fresh ``torch.Generator`` on the image's device seeded with
+``params.seed``, so a stored record regenerates the same field on the same device. Unlike
+basicsr (which draws one gray field for the whole batch), every sample has its own field.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from degradations.params import NoiseParams
+
+# ITU-R 601 luma weights, as torchvision's rgb_to_grayscale used by basicsr's Poisson noise.
+_GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
+
+
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+def _poisson_levels(img_8bit: torch.Tensor) -> float:
+    """``2 ** ceil(log2(#distinct 8-bit values))`` of an image already on the 8-bit grid.
+
+    basicsr counts with ``torch.unique``; a 256-bin histogram gives the same count much faster.
+    """
+    codes = torch.round(img_8bit * 255.0).to(torch.int64).flatten()
+    distinct = int(torch.count_nonzero(torch.bincount(codes, minlength=256)))
+    return float(2 ** math.ceil(math.log2(distinct))) if distinct > 1 else 1.0
+
+
+def _shot_noise(img: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Poisson noise of ``img`` (any channel count) before scaling, as in basicsr."""
+    rounded = torch.clamp(torch.round(img * 255.0), 0, 255) / 255.0
+    levels = _poisson_levels(rounded)
+    counts = torch.poisson(rounded * levels, generator=generator)
+    return counts / levels - rounded
+
+
+def make_noise(img: torch.Tensor, params: NoiseParams) -> torch.Tensor:
+    """The additive noise field for one image.
+
+    Args:
+        img: ``(3, H, W)`` float32 in [0, 1] (Poisson noise depends on its values).
+        params: kind, strength, gray flag and seed.
+
+    Returns:
+        ``(3, H, W)`` float32 noise (a gray field is expanded over the channels).
+    """
+    generator = _generator(params.seed, img.device)
+    channels, height, width = img.shape
+    if params.kind == "gaussian":
+        field_channels = 1 if params.gray else channels
+        noise = torch.randn((field_channels, height, width), generator=generator, device=img.device,
+                            dtype=torch.float32)
+        noise = noise * (params.sigma / 255.0)
+    else:
+        if params.gray:
+            weights = torch.tensor(_GRAY_WEIGHTS, dtype=img.dtype, device=img.device).view(3, 1, 1)
+            source = (img * weights).sum(dim=0, keepdim=True)
+        else:
+            source = img
+        noise = _shot_noise(source, generator) * params.poisson_scale
+    return noise.expand(channels, height, width)
+
+
+def add_noise(img: torch.Tensor, params: NoiseParams) -> torch.Tensor:
+    """``clamp(img + noise, 0, 1)`` for one ``(3, H, W)`` float32 image (basicsr ``clip=True``)."""
+    return torch.clamp(img + make_noise(img, params), 0.0, 1.0)
