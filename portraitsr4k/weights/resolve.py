@@ -41,12 +41,16 @@ class MissingWeightsError(FileNotFoundError):
         self.entry = entry
         self.searched = list(searched)
         where = "\n".join(f"  - {p}" for p in self.searched)
+        if entry.manual:
+            how = (f"It has no direct download: get it as described at {entry.url} and place it at "
+                   f"{weights_home() / entry.subdir / entry.filename} (or pass its path explicitly).")
+        else:
+            how = (f"Get it with `portraitsr4k-weights fetch {entry.name}` on a machine with internet "
+                   f"(downloads from {entry.url} into {weights_home() / entry.subdir}), or place the file "
+                   f"in one of the folders above.")
         super().__init__(
             f"missing weights {entry.name!r}: file {entry.filename!r} ({entry.description or entry.name}) "
-            f"was not found. Looked in:\n{where}\n"
-            f"Get it with `portraitsr4k-weights fetch {entry.name}` on a machine with internet "
-            f"(downloads from {entry.url} into {weights_home() / entry.subdir}), or place the file "
-            f"in one of the folders above. Licence: {entry.licence}."
+            f"was not found. Looked in:\n{where}\n{how} Licence: {entry.licence}."
         )
 
 
