@@ -1,0 +1,219 @@
+"""Executors: run one per-sample function over many items, in processes (local) or on Ray.
+
+Both take the *same* picklable callables (:class:`portraitsr4k.stages.analyze.Analyzer`,
+:class:`portraitsr4k.stages.materialize.Materializer`) and yield ``(index, result)`` pairs in
+completion order; the runner sorts by index, so output never depends on scheduling.
+
+- :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` (``spawn`` by default: a
+  fork of a process that already ran torch/OpenMP threads can deadlock). The function is sent
+  once per worker (initializer), so lazily built models live as long as the worker. A worker
+  that dies (segfault in a codec, ``os.abort``, OOM kill) breaks the pool; the items that were in
+  flight are then re-run one at a time in a fresh pool, and the one that kills its worker again
+  gets ``on_crash(item)`` (``error:worker_crash``). ``workers=0`` runs in this process (no crash
+  isolation; for debugging).
+- :class:`RayExecutor`: Ray Data ``map`` with one block per item and actors holding the function
+  (optional extra ``ray``); blocks that fail hard (dead actor) are skipped via
+  ``DataContext.max_errored_blocks`` and their items get ``on_crash``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from tqdm.auto import tqdm
+
+__all__ = ["LocalExecutor", "RayExecutor", "default_workers"]
+
+logger = logging.getLogger(__name__)
+
+_FN: Callable[[Any], Any] | None = None
+
+
+def default_workers() -> int:
+    """Cores this process may use (``sched_getaffinity``), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _init_worker(fn: Callable[[Any], Any], torch_threads: int) -> None:
+    global _FN
+    _FN = fn
+    import torch
+
+    # One intra-op thread per worker: workers x threads never oversubscribes the cores, and
+    # float results do not depend on how many workers run (thread count changes reductions).
+    torch.set_num_threads(torch_threads)
+    import cv2
+
+    cv2.setNumThreads(torch_threads)
+
+
+def _call(index: int, item: Any) -> tuple[int, Any]:
+    assert _FN is not None, "worker not initialised"
+    return index, _FN(item)
+
+
+class LocalExecutor:
+    """Process-pool executor (see module docstring).
+
+    Args:
+        workers: worker processes; ``None`` = cores available; 0 = run in this process.
+        start_method: multiprocessing start method (``spawn``, ``forkserver`` or ``fork``).
+        torch_threads: torch/OpenCV threads per worker.
+        max_in_flight: items submitted ahead per worker (bounds memory).
+    """
+
+    name = "local"
+
+    def __init__(self, *, workers: int | None = None, start_method: str = "spawn", torch_threads: int = 1,
+                 max_in_flight: int = 4) -> None:
+        if workers is not None and (not isinstance(workers, int) or workers < 0):
+            raise ValueError(f"workers must be an int >= 0 or None, got {workers!r}")
+        if start_method not in ("spawn", "forkserver", "fork"):
+            raise ValueError(f"start_method must be spawn, forkserver or fork, got {start_method!r}")
+        if torch_threads < 1 or max_in_flight < 1:
+            raise ValueError(f"torch_threads and max_in_flight must be >= 1, got {torch_threads}, {max_in_flight}")
+        self.workers = default_workers() if workers is None else workers
+        self.start_method = start_method
+        self.torch_threads = torch_threads
+        self.max_in_flight = max_in_flight
+
+    def _pool(self, fn: Callable[[Any], Any], workers: int) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.start_method),
+                                   initializer=_init_worker, initargs=(fn, self.torch_threads))
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str,
+            on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(items[index]))`` for every item, in completion order."""
+        if not items:
+            return
+        bar = tqdm(total=len(items), desc=desc, unit="img", dynamic_ncols=True)
+        try:
+            if self.workers == 0:
+                for index, item in enumerate(items):
+                    bar.update(1)
+                    yield index, fn(item)
+                return
+            yield from self._map_pool(fn, items, bar, on_crash)
+        finally:
+            bar.close()
+
+    def _map_pool(self, fn: Callable[[Any], Any], items: Sequence[Any], bar: Any,
+                  on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:
+        pending = list(range(len(items)))[::-1]
+        suspects: list[int] = []
+        pool = self._pool(fn, self.workers)
+        try:
+            while pending or suspects:
+                if suspects:
+                    # Re-run each suspect alone: whoever breaks a pool again is the culprit.
+                    index = suspects.pop()
+                    future = pool.submit(_call, index, items[index])
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        logger.warning("item %d crashed its worker twice: marking it error:worker_crash", index)
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = self._pool(fn, self.workers)
+                        yield index, on_crash(items[index], "the worker process died while processing this input")
+                    bar.update(1)
+                    continue
+                in_flight: dict[Future, int] = {}
+                broken = False
+                while (pending or in_flight) and not broken:
+                    while pending and len(in_flight) < self.workers * self.max_in_flight:
+                        index = pending.pop()
+                        in_flight[pool.submit(_call, index, items[index])] = index
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=lambda f: in_flight[f]):
+                        index = in_flight.pop(future)
+                        try:
+                            yield future.result()
+                            bar.update(1)
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.append(index)
+                if broken:
+                    suspects.extend(in_flight.values())
+                    suspects.sort(reverse=True)
+                    logger.warning("a worker died; re-running %d in-flight items one by one", len(suspects))
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool(fn, self.workers)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _RayCall:
+    """Ray Data actor: unpickles the per-sample function once, then maps rows."""
+
+    def __init__(self, fn_blob: bytes, torch_threads: int) -> None:
+        fn = pickle.loads(fn_blob)
+        _init_worker(fn, torch_threads)
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        index, result = _call(int(row["index"]), pickle.loads(row["item"]))
+        return {"index": index, "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
+
+
+class RayExecutor:
+    """Ray Data executor (optional extra ``ray``; see module docstring).
+
+    Args:
+        workers: concurrent actors (``None`` = cores available).
+        address: Ray cluster address; ``None`` starts a local Ray with ``workers`` CPUs.
+        torch_threads: torch/OpenCV threads per actor.
+    """
+
+    name = "ray"
+
+    def __init__(self, *, workers: int | None = None, address: str | None = None, torch_threads: int = 1) -> None:
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"the ray executor needs workers >= 1 or None, got {workers!r}")
+        self.workers = default_workers() if workers is None else workers
+        self.address = address
+        self.torch_threads = torch_threads
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str,
+            on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:
+        if not items:
+            return
+        try:
+            import ray
+            import ray.data
+        except ImportError as exc:
+            raise ImportError("executor=ray needs Ray Data: pip install 'portraitsr4k[ray]'") from exc
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"address": self.address} if self.address else {"num_cpus": self.workers}
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING, **kwargs)
+        context = ray.data.DataContext.get_current()
+        context.max_errored_blocks = len(items)
+        context.enable_progress_bars = False
+        rows = [{"index": i, "item": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)} for i, item in enumerate(items)]
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(
+            _RayCall,
+            fn_constructor_kwargs={"fn_blob": pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL),
+                                   "torch_threads": self.torch_threads},
+            concurrency=self.workers,
+            num_cpus=1,
+        )
+        seen: set[int] = set()
+        with tqdm(total=len(items), desc=desc, unit="img", dynamic_ncols=True) as bar:
+            for row in dataset.iter_rows():
+                index = int(row["index"])
+                seen.add(index)
+                bar.update(1)
+                yield index, pickle.loads(row["result"])
+            for index in range(len(items)):
+                if index not in seen:
+                    bar.update(1)
+                    yield index, on_crash(items[index], "the Ray task for this input failed")
