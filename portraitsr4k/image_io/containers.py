@@ -9,7 +9,7 @@ naming what it is, without importing the plugin that would parse it.
 
 from __future__ import annotations
 
-__all__ = ["sniff_format", "is_signature_prefix", "truncation_reason", "png_bit_depth"]
+__all__ = ["sniff_format", "is_signature_prefix", "truncation_reason", "png_bit_depth", "png_exif_chunk"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -187,3 +187,22 @@ def png_bit_depth(data: bytes) -> int | None:
     if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 25:
         return None
     return data[24]
+
+
+def png_exif_chunk(data: bytes) -> bytes | None:
+    """Body of the PNG ``eXIf`` chunk, or None.
+
+    Pillow's ``PngImageFile.getexif()`` decodes the whole image to find an ``eXIf`` chunk stored
+    after the pixel data; walking the chunks finds it without decoding.
+    """
+    n = len(data)
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= n:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        chunk_type = data[pos + 4:pos + 8]
+        if chunk_type == b"eXIf":
+            return bytes(data[pos + 8:pos + 8 + length])
+        if chunk_type == b"IEND":
+            return None
+        pos += 12 + length
+    return None

@@ -68,6 +68,7 @@ def classify_exception(exc: BaseException, data: bytes, fmt: str | None,
     """Status and message for ``exc`` raised while ``stage`` (``"opening"``/``"decoding"``)."""
     if isinstance(exc, UnidentifiedImageError):
         return unidentified(data, formats)
+    fmt = fmt or sniff_format(data)  # the plugin may have failed before naming the format
     where = f"{stage} {fmt or 'image'}"
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ERROR_BOMB, f"{where}: {exc}"

@@ -26,7 +26,7 @@ from typing import Union
 from PIL import Image, ImageFile, features
 
 from portraitsr4k.image_io.colour import icc_description
-from portraitsr4k.image_io.containers import png_bit_depth, truncation_reason
+from portraitsr4k.image_io.containers import png_bit_depth, png_exif_chunk, truncation_reason
 from portraitsr4k.image_io.errors import classify_exception
 from portraitsr4k.image_io.status import (
     ERROR_BOMB,
@@ -179,9 +179,16 @@ def _bits_per_sample(image: Image.Image, data: bytes) -> int:
     return 8
 
 
-def _orientation(image: Image.Image, notes: list[str]) -> int:
+def _orientation(image: Image.Image, data: bytes, notes: list[str]) -> int:
     try:
-        value = image.getexif().get(_EXIF_ORIENTATION)
+        if image.format == "PNG":  # PngImageFile.getexif() would decode the pixels
+            raw = png_exif_chunk(data)
+            exif = Image.Exif()
+            if raw is not None:
+                exif.load(raw)
+        else:
+            exif = image.getexif()
+        value = exif.get(_EXIF_ORIENTATION)
     except Exception as exc:  # noqa: BLE001  corrupt EXIF must not cost the image
         notes.append(f"EXIF unreadable, orientation taken as 1 ({type(exc).__name__}: {exc})")
         return 1
@@ -229,7 +236,7 @@ def open_checked(data: bytes, *, max_pixels: int, formats: tuple[str, ...]) -> O
         if reason is not None:
             image.close()
             return _fail(ERROR_TRUNCATED, reason, data, fmt)
-        orientation = _orientation(image, notes)
+        orientation = _orientation(image, data, notes)
         n_frames = int(getattr(image, "n_frames", 1))
         icc_bytes = image.info.get("icc_profile") or None
         description = None
