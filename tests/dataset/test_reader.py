@@ -97,11 +97,29 @@ def test_corrupt_page_raises_on_read(build_dir: Path) -> None:
 
 
 def test_decoded_pixels(build_dir: Path, make_image) -> None:
-    image_io = pytest.importorskip("portraitsr4k.image_io", reason="portraitsr4k.image_io lands with the foundation")
-    del image_io
     s = DatasetReader(build_dir, split="train").get(f"{1:016x}")
     hr, lq = s.hr(), s.lq()
     assert hr.shape == (64, 64, 3) and hr.dtype == np.uint8
     assert lq.shape == (16, 16, 3) and lq.dtype == np.uint8
     # HR is a JPEG of the factory image: close to it, not equal.
     assert np.abs(hr.astype(int) - make_image(64, 64, "photo", seed=1).astype(int)).mean() < 6
+
+
+def test_face_objects(build_dir: Path) -> None:
+    from portraitsr4k.faces import Face
+
+    (face,) = DatasetReader(build_dir, split="train").get(f"{2:016x}").face_objects()
+    assert isinstance(face, Face)
+    assert face.bbox == (4.0, 4.0, 40.0, 44.0) and face.landmarks[0] == (10.0, 12.0)
+    assert face.score == pytest.approx(0.99)
+
+
+def test_undecodable_hr_raises_naming_sample(tmp_path: Path, make_row) -> None:
+    row = make_row(0)
+    row["hr"] = {"bytes": b"\xff\xd8\xff not really a jpeg", "path": None}
+    (tmp_path / "data").mkdir()
+    write_shard([row], tmp_path / "data" / shard_name("train", 0, 1))
+    sample = DatasetReader(tmp_path, split="train")[0]
+    with pytest.raises(ValueError, match=f"{0:016x}.*hr does not decode"):
+        sample.hr()
+    assert sample.lq().shape == (16, 16, 3)

@@ -89,3 +89,19 @@ def test_no_manifest(tmp_path: Path) -> None:
     report = verify_dataset(tmp_path, progress=False)
     assert [(p.path, p.kind) for p in report.problems] == [(MANIFEST_NAME, "manifest")]
     assert verify_main([str(tmp_path), "--quiet"]) == 1
+
+
+def test_decode_checks(manifested_build: Path, make_row) -> None:
+    good = verify_dataset(manifested_build, progress=False)
+    assert good.ok and good.images_decoded == 14  # 7 rows x (hr, lq)
+    broken = make_row(5, split="test")
+    broken["hr"] = {"bytes": b"GIF89a-but-not-an-image", "path": None}
+    resized = make_row(6, split="test")
+    resized["lq_width"] = 17
+    target = manifested_build / "data" / shard_name("test", 0, 1)
+    record_shard(manifested_build, write_shard([broken, resized], target))
+    report = verify_dataset(manifested_build, progress=False)
+    messages = [str(p) for p in report.problems]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("data/test-00000-of-00001.parquet: decode: row '0000000000000005': hr does not decode")
+    assert "lq is 16x16, columns say 17x16" in messages[1]
