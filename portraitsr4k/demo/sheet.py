@@ -87,7 +87,7 @@ def make_degradation_sheet(
     result = DegradationSheet(image=sheet)
     for r, (name, rgb) in enumerate(photos.items()):
         hr = crop_to_multiple(rgb, scale)
-        hr_t = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1).float().div(255.0)
+        hr_t = torch.from_numpy(hr.copy()).permute(2, 0, 1).float().div(255.0)
         y = label_h + r * cell
         sheet.paste(_thumb(hr, cell, Image.BICUBIC), (0, y))
         draw.text((4, y + 3), name, fill=(255, 255, 0))
