@@ -1,0 +1,1 @@
+"""Console entry points: ``portraitsr4k-bench`` and ``portraitsr4k-leaderboard``."""
