@@ -50,8 +50,8 @@ class SCRFDDetector(FaceDetector):
             raise ValueError(f"input_size: expected (width, height), multiples of 32, got {input_size!r}")
         if not 0.0 < float(nms_threshold) < 1.0:
             raise ValueError(f"nms_threshold: expected a value in (0, 1), got {nms_threshold}")
+        providers = onnx_providers(device)  # validate arguments before looking for files
         weights = resolve("insightface_scrfd_10g", model_path)
-        providers = onnx_providers(device)
         try:
             import onnxruntime
             from insightface.model_zoo.scrfd import SCRFD
