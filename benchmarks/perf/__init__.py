@@ -1,0 +1,1 @@
+"""Performance scripts (run as modules, e.g. ``python -m benchmarks.perf.degradation_speed``); not tests."""
