@@ -1,0 +1,1 @@
+"""Console entry points ``headsup-train`` and ``headsup-sr`` (the only code that sees DictConfig)."""

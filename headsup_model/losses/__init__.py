@@ -1,0 +1,1 @@
+"""HeadsUp training losses: perceptual (LPIPS), VSD with a LoRA regulariser, face-region losses."""

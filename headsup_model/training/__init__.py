@@ -1,0 +1,1 @@
+"""HeadsUp training loop (accelerate) and exactly-resumable checkpoints."""
