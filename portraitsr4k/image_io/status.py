@@ -132,7 +132,7 @@ class DecodedImage:
             scaling), ``reduce_N`` (box reduction), ``frame0_of_N``, ``bilevel_to_gray``,
             ``16bit_to_8bit``, ``palette_to_rgb``, ``cmyk_to_rgb_generic`` (no profile),
             ``icc_to_srgb``, ``alpha_composite``, ``gray_to_rgb``, ``exif_transpose``.
-        source_digest: BLAKE2b-128 hex digest of the source bytes when ``pixels_unchanged``
+        source_digest: SHA-256 hex digest of the source bytes when ``pixels_unchanged``
             (used by :func:`~portraitsr4k.image_io.source_bytes_if_unchanged` to make sure it is
             handed the same bytes), else ``None``.
     """

@@ -261,3 +261,23 @@ def test_bytes_like_sources(make_encoded) -> None:
     data = make_encoded("PNG", 8, 8)
     for source in (bytearray(data), memoryview(data), io.BytesIO(data).getvalue()):
         assert decode(source).ok
+
+
+def _with_app9_thumbnail(data: bytes) -> bytes:
+    """Insert an APP9 segment carrying a fake embedded JPEG (with its own EOI) after SOI."""
+    payload = b"THUMB\x00" + b"\xff\xd8\xff\xdb" + b"\x00" * 40 + b"\xff\xd9"
+    return data[:2] + b"\xff\xe9" + struct.pack(">H", len(payload) + 2) + payload + data[2:]
+
+
+def test_embedded_thumbnail_eoi_does_not_hide_truncation(make_encoded) -> None:
+    data = _with_app9_thumbnail(make_encoded("JPEG", 64, 96))
+    assert decode(data).ok
+    cut = data[: len(data) * 3 // 4]
+    assert _both(cut) == ("error:truncated", "error:truncated")
+
+
+def test_trailer_after_eoi_is_allowed(make_encoded) -> None:
+    """Phones append data after the EOI (motion photos); the primary image is complete."""
+    data = make_encoded("JPEG", 64, 96) + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
+    decoded = decode(data)
+    assert decoded.ok and decoded.rgb.shape == (64, 96, 3)
