@@ -32,7 +32,8 @@ def _pad_reflect101(img: torch.Tensor, pad_y: int, pad_x: int) -> torch.Tensor:
     return img.index_select(-2, rows).index_select(-1, cols)
 
 
-def _filter_cpu(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+def filter_opencv(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+    """CPU path of :func:`filter2d` (OpenCV per channel)."""
     src = img.contiguous().numpy()
     out = np.empty_like(src)
     if factor is not None:
@@ -46,7 +47,8 @@ def _filter_cpu(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | 
     return torch.from_numpy(out)
 
 
-def _filter_torch(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+def filter_conv2d(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+    """Device path of :func:`filter2d` (depthwise ``conv2d`` after reflect-101 padding)."""
     channels = img.shape[0]
     size = kernel.shape[-1]
     padded = _pad_reflect101(img, size // 2, size // 2).unsqueeze(0)
@@ -75,5 +77,5 @@ def filter2d(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor | Non
     if kernel.shape[-1] == 1:
         return img * kernel.reshape(()).to(img)
     if img.device.type == "cpu":
-        return _filter_cpu(img, kernel, factor)
-    return _filter_torch(img, kernel, factor)
+        return filter_opencv(img, kernel, factor)
+    return filter_conv2d(img, kernel, factor)

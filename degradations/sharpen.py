@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from degradations.filtering import filter2d
+from degradations.filtering import filter_conv2d
 
 
 def gaussian_factor(radius: int) -> torch.Tensor:
@@ -64,11 +64,16 @@ def usm_sharpen(img: torch.Tensor, radius: int = 51, weight: float = 0.5, thresh
         raise ValueError(f"usm radius (kernel size) must be odd, got {radius}")
     if img.device.type == "cpu":
         return _usm_cpu(img, radius, float(weight), float(threshold))
+    return _usm_conv2d(img, radius, float(weight), float(threshold))
+
+
+def _usm_conv2d(img: torch.Tensor, radius: int, weight: float, threshold: float) -> torch.Tensor:
+    """The same maths with two 1-D convolutions per blur (any device; used off the CPU)."""
     factor = gaussian_factor(radius)
     kernel = torch.outer(factor, factor)
-    blur = filter2d(img, kernel, factor)
+    blur = filter_conv2d(img, kernel, factor)
     residual = img - blur
     mask = (torch.abs(residual) * 255 > threshold).to(img.dtype)
-    soft_mask = filter2d(mask, kernel, factor)
+    soft_mask = filter_conv2d(mask, kernel, factor)
     sharp = torch.clamp(img + weight * residual, 0.0, 1.0)
     return img + soft_mask * (sharp - img)
