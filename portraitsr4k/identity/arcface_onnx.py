@@ -1,7 +1,8 @@
 """ArcFace (insightface ONNX, ``buffalo_l/w600k_r50.onnx``, 512-D).
 
 The face is aligned with insightface's ``norm_crop`` (similarity transform of the 5 landmarks
-onto the ArcFace 112x112 template) and fed as BGR, as insightface's ``ArcFaceONNX`` expects.
+onto the ArcFace 112x112 template) and handed to insightface's ``ArcFaceONNX`` as BGR, its
+convention for images (it swaps back to RGB for the network with ``blobFromImages(swapRB=True)``).
 Same-person threshold 0.65 (cosine), the paper's value for ArcFace/CVLFace-class models.
 """
 

@@ -104,6 +104,12 @@ class DlibEmbedder(FaceEmbedder):
         self.device = device
         logger.debug("dlib descriptor loaded from %s", folder)
 
+    def raw_descriptors(self, rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        """dlib's un-normalised descriptors ``(N, 128)`` float64 (what the L2 < 0.6 rule is about)."""
+        from portraitsr4k.faces.detector import check_rgb
+
+        return self._embed_batch(check_rgb(rgb), list(faces))
+
     def _embed_batch(self, rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         out = np.empty((len(faces), self.dim), dtype=np.float64)
         for i, face in enumerate(faces):
