@@ -76,6 +76,7 @@ _FILE_BYTES_PER_PIXEL = 8
 _FILE_SLACK_BYTES = 64 * 1024 * 1024
 
 _EXIF_ORIENTATION = 0x0112
+_warned_truncated_flag = False  # log the LOAD_TRUNCATED_IMAGES warning once per process
 _TIFF_BITS_PER_SAMPLE = 258
 
 
@@ -275,12 +276,14 @@ def warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def check_truncated_flag() -> None:
-    """Log loudly when some library switched ``ImageFile.LOAD_TRUNCATED_IMAGES`` on.
+    """Log loudly (once) when some library switched ``ImageFile.LOAD_TRUNCATED_IMAGES`` on.
 
     We never change it back (it is process-wide and not ours), but our own container checks
     still refuse cut JPEG/PNG/WebP/AVIF files.
     """
-    if ImageFile.LOAD_TRUNCATED_IMAGES:
+    global _warned_truncated_flag
+    if ImageFile.LOAD_TRUNCATED_IMAGES and not _warned_truncated_flag:
+        _warned_truncated_flag = True
         logger.warning("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process: Pillow will "
                        "fill truncated images with gray; image_io still rejects truncated "
                        "JPEG/PNG/WebP/AVIF by their container structure")
