@@ -18,6 +18,7 @@ completion order; the runner sorts by index, so output never depends on scheduli
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -32,7 +33,7 @@ __all__ = ["LocalExecutor", "RayExecutor", "default_workers"]
 
 logger = logging.getLogger(__name__)
 
-_FN: Callable[[Any], Any] | None = None
+_FNS: list[Callable[[Any], Any]] = []
 
 
 def default_workers() -> int:
@@ -43,9 +44,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(fn: Callable[[Any], Any], torch_threads: int) -> None:
-    global _FN
-    _FN = fn
+def _init_worker(fns: Sequence[Callable[[Any], Any]], torch_threads: int) -> None:
+    global _FNS
+    _FNS = list(fns)
     import torch
 
     # One intra-op thread per worker: workers x threads never oversubscribes the cores, and
@@ -56,9 +57,10 @@ def _init_worker(fn: Callable[[Any], Any], torch_threads: int) -> None:
     cv2.setNumThreads(torch_threads)
 
 
-def _call(index: int, item: Any) -> tuple[int, Any]:
-    assert _FN is not None, "worker not initialised"
-    return index, _FN(item)
+def _call(fn_index: int, index: int, item: Any) -> tuple[int, Any]:
+    if not _FNS:
+        raise RuntimeError("executor worker was not initialised with its functions")
+    return index, _FNS[fn_index](item)
 
 
 class LocalExecutor:
@@ -69,6 +71,9 @@ class LocalExecutor:
         start_method: multiprocessing start method (``spawn``, ``forkserver`` or ``fork``).
         torch_threads: torch/OpenCV threads per worker.
         max_in_flight: items submitted ahead per worker (bounds memory).
+
+    ``with executor.session([f, g]):`` keeps one pool (and each worker's loaded models) for
+    several ``map`` calls over ``f`` and ``g``; ``map`` outside a session uses a pool of its own.
     """
 
     name = "local"
@@ -85,17 +90,49 @@ class LocalExecutor:
         self.start_method = start_method
         self.torch_threads = torch_threads
         self.max_in_flight = max_in_flight
+        self._fns: list[Callable[[Any], Any]] | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
-    def _pool(self, fn: Callable[[Any], Any], workers: int) -> ProcessPoolExecutor:
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_fns"], state["_pool"] = None, None
+        return state
+
+    @contextlib.contextmanager
+    def session(self, fns: Sequence[Callable[[Any], Any]]) -> Iterator[LocalExecutor]:
+        """Share one worker pool between ``map`` calls over the functions ``fns``."""
+        if self._fns is not None:
+            raise RuntimeError("this executor already has an open session")
+        self._fns = list(fns)
+        try:
+            yield self
+        finally:
+            self._close()
+            self._fns = None
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _restart(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.start_method),
-                                   initializer=_init_worker, initargs=(fn, self.torch_threads))
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context(self.start_method),
+            initializer=_init_worker, initargs=(self._fns, self.torch_threads))
+        return self._pool
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str,
             on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(items[index]))`` for every item, in completion order."""
         if not items:
+            return
+        if self.workers > 0 and (self._fns is None or not any(f is fn for f in self._fns)):
+            with self.session([fn]):
+                yield from self.map(fn, items, desc=desc, on_crash=on_crash)
             return
         bar = tqdm(total=len(items), desc=desc, unit="img", dynamic_ncols=True)
         try:
@@ -104,53 +141,51 @@ class LocalExecutor:
                     bar.update(1)
                     yield index, fn(item)
                 return
-            yield from self._map_pool(fn, items, bar, on_crash)
+            fn_index = next(i for i, f in enumerate(self._fns) if f is fn)
+            yield from self._map_pool(fn_index, items, bar, on_crash)
         finally:
             bar.close()
 
-    def _map_pool(self, fn: Callable[[Any], Any], items: Sequence[Any], bar: Any,
+    def _map_pool(self, fn_index: int, items: Sequence[Any], bar: Any,
                   on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:
         pending = list(range(len(items)))[::-1]
         suspects: list[int] = []
-        pool = self._pool(fn, self.workers)
-        try:
-            while pending or suspects:
-                if suspects:
-                    # Re-run each suspect alone: whoever breaks a pool again is the culprit.
-                    index = suspects.pop()
-                    future = pool.submit(_call, index, items[index])
+        pool = self._pool or self._restart()
+        while pending or suspects:
+            if suspects:
+                # Re-run each suspect alone: whoever breaks a pool again is the culprit.
+                index = suspects.pop()
+                future = pool.submit(_call, fn_index, index, items[index])
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    logger.warning("input %d crashed its worker twice: marking it error:worker_crash", index)
+                    pool = self._restart()
+                    yield index, on_crash(items[index], "the worker process died while processing this input")
+                bar.update(1)
+                continue
+            in_flight: dict[Future, int] = {}
+            broken = False
+            while (pending or in_flight) and not broken:
+                while pending and len(in_flight) < self.workers * self.max_in_flight:
+                    index = pending.pop()
+                    in_flight[pool.submit(_call, fn_index, index, items[index])] = index
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: in_flight[f]):
+                    index = in_flight.pop(future)
                     try:
-                        yield future.result()
+                        result = future.result()
                     except BrokenProcessPool:
-                        logger.warning("item %d crashed its worker twice: marking it error:worker_crash", index)
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        pool = self._pool(fn, self.workers)
-                        yield index, on_crash(items[index], "the worker process died while processing this input")
+                        broken = True
+                        suspects.append(index)
+                        continue
                     bar.update(1)
-                    continue
-                in_flight: dict[Future, int] = {}
-                broken = False
-                while (pending or in_flight) and not broken:
-                    while pending and len(in_flight) < self.workers * self.max_in_flight:
-                        index = pending.pop()
-                        in_flight[pool.submit(_call, index, items[index])] = index
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: in_flight[f]):
-                        index = in_flight.pop(future)
-                        try:
-                            yield future.result()
-                            bar.update(1)
-                        except BrokenProcessPool:
-                            broken = True
-                            suspects.append(index)
-                if broken:
-                    suspects.extend(in_flight.values())
-                    suspects.sort(reverse=True)
-                    logger.warning("a worker died; re-running %d in-flight items one by one", len(suspects))
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = self._pool(fn, self.workers)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+                    yield result
+            if broken:
+                suspects.extend(in_flight.values())
+                suspects.sort(reverse=True)
+                logger.warning("a worker died; re-running %d in-flight inputs one by one", len(suspects))
+                pool = self._restart()
 
 
 class _RayCall:
@@ -158,10 +193,10 @@ class _RayCall:
 
     def __init__(self, fn_blob: bytes, torch_threads: int) -> None:
         fn = pickle.loads(fn_blob)
-        _init_worker(fn, torch_threads)
+        _init_worker([fn], torch_threads)
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
-        index, result = _call(int(row["index"]), pickle.loads(row["item"]))
+        index, result = _call(0, int(row["index"]), pickle.loads(row["item"]))
         return {"index": index, "result": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
@@ -182,6 +217,11 @@ class RayExecutor:
         self.workers = default_workers() if workers is None else workers
         self.address = address
         self.torch_threads = torch_threads
+
+    @contextlib.contextmanager
+    def session(self, fns: Sequence[Callable[[Any], Any]]) -> Iterator[RayExecutor]:
+        """Ray keeps its own workers; a session is only for interface parity with ``local``."""
+        yield self
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *, desc: str,
             on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:

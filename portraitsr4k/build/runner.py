@@ -251,22 +251,28 @@ class Builder:
             if len(set(keys)) != len(keys):
                 raise ValueError("source yielded duplicate keys; every item needs a unique key")
             by_key = {str(it.key): it for it in items}
-            analyses = self._analyse(items)
-            self._check_errors(analyses, len(items))
-            kept, identity, splits = self._global_steps(analyses)
-            tasks = [MaterializeTask(by_key[a.key], a.id, a.source_sha256, a.faces) for a in kept]
-            materialised = self._materialise(tasks)
-            for a in kept:
-                m = materialised[a.id]
-                if m.status != "ok":
-                    a.status, a.stage, a.message = m.status, "materialise", m.message
-                a.timings.update(m.timings)
-                a.peak_rss_mb = max(a.peak_rss_mb, m.peak_rss_mb)
-            self._check_errors(analyses, len(items))
-            final = [a for a in kept if a.status == "ok"]
-            records = self._write_outputs(final, materialised, identity, splits, analyses)
+            with self.executor.session([self.analyzer, self.materializer]):
+                records = self._run_phases(items, by_key)
         logger.info("build finished:\n%s", count_table(records))
         return self._summary
+
+    def _run_phases(self, items: list[Any], by_key: dict[str, Any]) -> list[SampleStatus]:
+        """Analysis, global steps, materialisation and outputs (inside the lock and pool session)."""
+        analyses = self._analyse(items)
+        self._check_errors(analyses, len(items))
+        kept, identity, splits = self._global_steps(analyses)
+        tasks = [MaterializeTask(by_key[a.key], a.id, a.source_sha256, a.faces) for a in kept]
+        materialised = self._materialise(tasks)
+        for a in kept:
+            m = materialised[a.id]
+            if m.status != "ok":
+                a.status, a.stage, a.message = m.status, "materialise", m.message
+            a.timings.update(m.timings)
+            a.peak_rss_mb = max(a.peak_rss_mb, m.peak_rss_mb)
+        self._check_errors(analyses, len(items))
+        final = [a for a in kept if a.status == "ok"]
+        return self._write_outputs(final, materialised, identity, splits, analyses)
+
 
     def _write_outputs(self, final: list[Analysis], materialised: dict[str, Materialized],
                        identity: IdentityResult, splits: dict[str, str], analyses: list[Analysis]) -> list[SampleStatus]:

@@ -44,7 +44,8 @@ def peak_rss_mb() -> float:
 def source_label(source: Any, key: str) -> str:
     """``<source name>:<key>`` as stored in the ``source`` column."""
     name = getattr(source, "name", None) or type(source).__name__.lower().removesuffix("source")
-    return f"{name}:{key}"
+    # portraitsr4k.sources keys already carry the source name as their prefix.
+    return key if key.startswith(f"{name}:") else f"{name}:{key}"
 
 
 @dataclass
@@ -189,12 +190,16 @@ class Analyzer:
         seconds = float(getattr(fetched, "seconds", 0.0) or (time.perf_counter() - start))
         status = str(getattr(fetched, "status", "ok"))
         if status != "ok" or fetched.data is None:
-            # A failed download or an unreadable file is a property of the input (dead URLs are
-            # common in web metadata), so it is a reject, not a builder error.
-            if status.startswith("error:"):
-                result.apply(StageOutcome("fetch", f"error:{reason_token(status[6:])}", fetched.message, seconds))
+            kind = reason_token(status.split(":", 1)[-1])
+            if status.startswith("error:") and getattr(item, "path", None) is None and getattr(item, "url", None):
+                # A dead or failing URL is a property of web metadata (a large share of LAION links
+                # are gone), so a failed download is a reject, not a builder error that could trip
+                # max_error_share; an unreadable *local* file stays an error.
+                result.apply(rejected("fetch", f"download_{kind}", str(fetched.message), seconds))
+            elif status.startswith("error:"):
+                result.apply(StageOutcome("fetch", f"error:{kind}", str(fetched.message), seconds))
             else:
-                result.apply(rejected("fetch", status.split(":", 1)[-1], str(fetched.message), seconds))
+                result.apply(rejected("fetch", kind, str(fetched.message), seconds))
             return None
         data = bytes(fetched.data)
         result.timings["fetch"] = round(seconds, 6)

@@ -28,7 +28,7 @@ class GateSettings:
     min_long_side: int = 3840
     min_aspect: float = 0.6
     max_aspect: float = 1.6
-    formats: tuple[str, ...] = field(default=("JPEG", "MPO", "PNG", "WEBP"))
+    formats: tuple[str, ...] = field(default=("JPEG", "MPO", "PNG", "WEBP", "BMP"))
     max_pixels: int = 120_000_000
     relax_size: bool = False
 

@@ -23,6 +23,9 @@ __all__ = ["MaterializeTask", "Materialized", "Materializer"]
 
 logger = logging.getLogger(__name__)
 
+#: Formats whose original bytes may be stored as HR (``hr_format == "source"``).
+SOURCE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+
 
 @dataclass
 class MaterializeTask:
@@ -133,7 +136,9 @@ class Materializer:
         height, width = rgb.shape[:2]
         window = crop_window(width, height, task.faces, self.crop, self.scale)
         out.crop = window.reason
-        source_bytes = image_io.source_bytes_if_unchanged(data, decoded) if window.is_full(width, height) else None
+        # Source bytes only for formats a dataset viewer shows and that stay small (not BMP/MPO).
+        keep_source = window.is_full(width, height) and decoded.info.format in SOURCE_FORMATS
+        source_bytes = image_io.source_bytes_if_unchanged(data, decoded) if keep_source else None
         if source_bytes is not None:
             hr_bytes, hr_format, hr_rgb = source_bytes, "source", rgb
         else:
