@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -171,11 +172,10 @@ def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,
         except (KeyboardInterrupt, SystemExit):
             raise
         except UnsupportedModeError as exc:
-            return _failed(ImageInfo(**{**info.__dict__, "status": ERROR_UNSUPPORTED_FORMAT,
-                                        "message": str(exc)}))
+            return _failed(replace(info, status=ERROR_UNSUPPORTED_FORMAT, message=str(exc)))
         except BaseException as exc:  # noqa: BLE001  every codec failure becomes a status
             status, message = classify_exception(exc, opened.data, info.format, names, "decoding")
-            return _failed(ImageInfo(**{**info.__dict__, "status": status, "message": message}))
+            return _failed(replace(info, status=status, message=message))
     message = "; ".join(opened.notes + notes + warning_notes(caught))
     height, width = rgb.shape[:2]
     result = DecodedImage(
@@ -184,5 +184,5 @@ def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,
         conversions=tuple(conversions),
     )
     if result.pixels_unchanged:
-        result = DecodedImage(**{**result.__dict__, "source_digest": source_digest(opened.data)})
+        result = replace(result, source_digest=source_digest(opened.data))
     return result

@@ -11,6 +11,11 @@ The gates of the dataset builder run on :func:`probe` before any full decode. Sa
   above that cannot loosen it;
 - ``ImageFile.LOAD_TRUNCATED_IMAGES`` is never touched; truncation is also detected by walking
   the container (JPEG EOI, PNG IEND, RIFF/ISO-BMFF sizes), so a cut file fails at the probe.
+
+Notes: ``Image.open`` itself imports Pillow's "preinit" plugins (BMP, GIF, JPEG, PPM, PNG) on
+its first call; the allow-list keeps GIF/PPM from ever being *tried*. Pillow warnings are
+recorded with ``warnings.catch_warnings``, which swaps process-wide filters: use processes,
+not threads, to read images in parallel (the builder's executors already do).
 """
 
 from __future__ import annotations

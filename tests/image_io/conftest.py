@@ -139,11 +139,12 @@ def build_display_p3_icc(description: str = "Display P3") -> bytes:
     ])
 
 
-def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5) -> bytes:
+def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5, with_lut: bool = True) -> bytes:
     """ICC v2 output-class CMYK profile with a lut16 AToB0 table (CMYK -> Lab D50).
 
     The grid holds :func:`cmyk_model_rgb8` colours converted to Lab; between grid points lcms
-    interpolates.
+    interpolates. ``with_lut=False`` leaves the AToB0 table out: the profile still parses but no
+    transform can be built from it.
     """
     levels = np.linspace(0, 255, grid)
     cmyk = np.stack(np.meshgrid(levels, levels, levels, levels, indexing="ij"), -1).reshape(-1, 4)
@@ -156,7 +157,7 @@ def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5) -> bytes
            + struct.pack(">HH", 2, 2) + identity_curve * 4 + clut + identity_curve * 3)
     return _assemble(version=0x02100000, device_class=b"prtr", space=b"CMYK", pcs=b"Lab ", tags=[
         (b"desc", _desc_v2(description)), (b"cprt", b"text\x00\x00\x00\x00No copyright\x00"),
-        (b"wtpt", _xyz_tag(D50_XYZ)), (b"A2B0", lut),
+        (b"wtpt", _xyz_tag(D50_XYZ)), *([(b"A2B0", lut)] if with_lut else []),
     ])
 
 
@@ -168,6 +169,11 @@ def p3_icc() -> bytes:
 @pytest.fixture(scope="session")
 def cmyk_icc() -> bytes:
     return build_cmyk_icc()
+
+
+@pytest.fixture(scope="session")
+def cmyk_icc_without_table() -> bytes:
+    return build_cmyk_icc(description="CMYK without AToB0", with_lut=False)
 
 
 @pytest.fixture

@@ -252,3 +252,21 @@ def test_animated_gif_when_allowed(make_image, encode_pil) -> None:
     decoded = decode(data, formats=("GIF",))
     assert decoded.info.n_frames == 2 and decoded.conversions[0] == "frame0_of_2"
     assert np.array_equal(decoded.rgb[0, 0], frames[0].getpixel((0, 0)))
+
+
+def test_profile_without_usable_table_is_a_colour_error(cmyk_icc_without_table: bytes, encode_pil) -> None:
+    cmyk = _cmyk_patches()
+    data = encode_pil(Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG",
+                      icc_profile=cmyk_icc_without_table)
+    assert probe(data).icc_description == "CMYK without AToB0"
+    decoded = decode(data)
+    assert decoded.status == "error:colour" and "ICC" in decoded.message
+
+
+def test_profile_of_the_wrong_colour_space_is_ignored(p3_icc: bytes, make_encoded, encode_pil) -> None:
+    gray = Image.open(io.BytesIO(make_encoded("PNG", 16, 16, mode="L")))
+    data = encode_pil(gray, "PNG", icc_profile=p3_icc)  # an RGB profile on gray pixels
+    decoded = decode(data)
+    assert decoded.ok and decoded.conversions == ("gray_to_rgb",)
+    assert "ignored an ICC profile" in decoded.message
+    assert np.array_equal(decoded.rgb[..., 0], np.asarray(gray))
