@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import functools
 import io
-import logging
 
 import numpy as np
 from PIL import Image, ImageCms
 
 __all__ = ["UnsupportedModeError", "icc_description", "to_srgb", "validate_background"]
-
-logger = logging.getLogger(__name__)
 
 # A transform that moves no colour of a 17^3 grid by more than this is treated as identity.
 _SRGB_EQUIVALENT_TOLERANCE = 1
@@ -95,8 +92,11 @@ def _is_srgb_equivalent(icc: bytes) -> bool:
 def _scale_to_8bit(image: Image.Image, bits: int) -> Image.Image:
     bits = bits if 1 <= bits <= 16 else 16
     max_value = (1 << bits) - 1
-    samples = np.asarray(image).astype(np.int64)  # I;16B/I are converted to native ints here
-    samples = np.clip(samples, 0, max_value)
+    samples = np.asarray(image)
+    if samples.dtype.kind == "i":  # mode I is signed 32-bit; negative samples are black
+        samples = np.clip(samples, 0, max_value)
+    # uint32 holds 65535 * 255 + 32767; astype also turns I;16B's big-endian words native.
+    samples = np.minimum(samples.astype(np.uint32), max_value)
     scaled = (samples * 255 + max_value // 2) // max_value
     return Image.fromarray(scaled.astype(np.uint8), "L")
 

@@ -91,6 +91,8 @@ def _validate_reduce(reduce: int, max_side: int | None) -> None:
 
 
 def _failed(info: ImageInfo) -> DecodedImage:
+    # Debug level: a batch reports its per-status counts; individual failures are in the rows.
+    logger.debug("decode failed with %s: %s", info.status, info.message)
     return DecodedImage(status=info.status, message=info.message, rgb=None, info=info)
 
 
