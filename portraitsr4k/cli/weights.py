@@ -15,11 +15,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from portraitsr4k.weights import WEIGHTS, MissingWeightsError, by_name, resolve, weights_home
+from portraitsr4k.weights import WEIGHTS, MissingWeightsError, WeightFile, by_name, resolve, weights_home
 from portraitsr4k.weights.resolve import ChecksumError
 
 
-def _status(entry):  # -> (present, path or first searched location, note)
+def _status(entry: WeightFile) -> tuple[bool, str, str]:
+    """(present?, resolved path or the first place it would go, checksum note); no hashing."""
     try:
         return True, str(resolve(entry, verify=False)), entry.checksum_note
     except MissingWeightsError as exc:
@@ -30,8 +31,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for entry in WEIGHTS:
         present, path, note = _status(entry)
-        rows.append({"name": entry.name, "present": present, "path": path, "used_by": ", ".join(entry.used_by),
-                     "checksum": note, "licence": entry.licence, "url": entry.url})
+        rows.append({"name": entry.name, "present": present, "path": path,
+                     "used_by": ", ".join(entry.used_by), "checksum": note, "licence": entry.licence,
+                     "url": entry.url})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -81,7 +81,8 @@ def similarity_to(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return M
 
 
-def alignment_matrix(landmarks5: Face | Sequence[Sequence[float]] | np.ndarray, size: int = 512) -> np.ndarray:
+def alignment_matrix(landmarks5: Face | Sequence[Sequence[float]] | np.ndarray,
+                     size: int = 512) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation; no reflection)
     taking the 5 landmarks onto the FFHQ template at ``size``.
 

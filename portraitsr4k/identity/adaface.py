@@ -26,7 +26,8 @@ from portraitsr4k.faces.types import Face
 from portraitsr4k.identity.embedder import FaceEmbedder
 from portraitsr4k.weights import resolve
 
-__all__ = ["AdaFaceEmbedder", "build_ir_backbone", "load_adaface_state_dict", "IR_UNITS", "ARCFACE_112_TEMPLATE"]
+__all__ = ["AdaFaceEmbedder", "build_ir_backbone", "load_adaface_state_dict", "IR_UNITS",
+           "ARCFACE_112_TEMPLATE"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ class AdaFaceEmbedder(FaceEmbedder):
         if depth not in IR_UNITS:
             raise ValueError(f"depth: expected one of {sorted(IR_UNITS)}, got {depth!r}")
         if not -1.0 <= float(same_person_threshold) <= 1.0:
-            raise ValueError(f"same_person_threshold: expected a cosine in [-1, 1], got {same_person_threshold}")
+            raise ValueError("same_person_threshold: expected a cosine in [-1, 1], "
+                             f"got {same_person_threshold}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
         weights = resolve("adaface_ir101_webface12m", model_path)
@@ -175,7 +177,8 @@ class AdaFaceEmbedder(FaceEmbedder):
         import torch
 
         crops = np.stack([self.align(rgb, face) for face in faces])[..., ::-1]  # RGB -> BGR
-        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div(255.0).sub(0.5).div(0.5)
+        # AdaFace input: BGR scaled to [-1, 1]
+        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         feats = []
         with torch.inference_mode():
             for start in range(0, len(x), self.batch_size):

@@ -45,7 +45,8 @@ class ArcFaceEmbedder(FaceEmbedder):
     def __init__(self, *, device: str = "cpu", model_path: str | os.PathLike[str] | None = None,
                  name: str = "arcface_w600k_r50", same_person_threshold: float = ARCFACE_SAME_PERSON) -> None:
         if not -1.0 <= float(same_person_threshold) <= 1.0:
-            raise ValueError(f"same_person_threshold: expected a cosine in [-1, 1], got {same_person_threshold}")
+            raise ValueError("same_person_threshold: expected a cosine in [-1, 1], "
+                             f"got {same_person_threshold}")
         providers = onnx_providers(device)  # validate arguments before looking for files
         weights = resolve("insightface_arcface_r50", model_path)
         try:

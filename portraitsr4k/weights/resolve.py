@@ -128,7 +128,8 @@ def candidates(entry: WeightFile, path: str | os.PathLike[str] | None = None) ->
 
 def _present(entry: WeightFile, candidate: Path) -> bool:
     if entry.is_dir:
-        return candidate.is_dir() and any((candidate / f).is_file() for f in ("model_index.json", "config.json"))
+        markers = ("model_index.json", "config.json")  # a diffusers pipeline or a single model
+        return candidate.is_dir() and any((candidate / f).is_file() for f in markers)
     return candidate.is_file() and candidate.stat().st_size > 0
 
 
@@ -183,6 +184,9 @@ def resolve(name: str | WeightFile, path: str | os.PathLike[str] | None = None, 
     """
     entry = name if isinstance(name, WeightFile) else by_name(name)
     searched = candidates(entry, path)
+    if path is not None and not _present(entry, searched[0]):
+        logger.warning("%s: explicit path %s has no %s; searching the default locations", entry.name,
+                       path, entry.filename)
     for candidate in searched:
         if _present(entry, candidate):
             if verify:

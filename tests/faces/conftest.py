@@ -39,7 +39,8 @@ def all_candidates() -> Callable[[str], list[Face]]:
 
 
 @pytest.fixture(scope="session")
-def shipped_faces(mtcnn: FaceDetector, all_candidates: Callable[[str], list[Face]]) -> Callable[[str], list[Face]]:
+def shipped_faces(mtcnn: FaceDetector,
+                  all_candidates: Callable[[str], list[Face]]) -> Callable[[str], list[Face]]:
     """``shipped_faces(name)``: the default detector's faces (candidates cut at its min_score);
     ``test_mtcnn.py::test_default_detector_equals_cut_candidates`` checks the equivalence."""
 
@@ -73,7 +74,8 @@ def make_scrfd_onnx(path, *, hot_stride: int = 32, size: int = 640) -> None:
         }
         for kind, (k, weight, bias) in specs.items():
             name = f"{kind}{stride}"
-            inits += [numpy_helper.from_array(weight, f"{name}_w"), numpy_helper.from_array(bias, f"{name}_b"),
+            inits += [numpy_helper.from_array(weight, f"{name}_w"),
+                      numpy_helper.from_array(bias, f"{name}_b"),
                       numpy_helper.from_array(np.array([-1, k], np.int64), f"{name}_shape")]
             nodes += [helper.make_node("Conv", [pooled, f"{name}_w", f"{name}_b"], [f"{name}_c"]),
                       helper.make_node("Transpose", [f"{name}_c"], [f"{name}_t"], perm=[0, 2, 3, 1]),
@@ -85,7 +87,8 @@ def make_scrfd_onnx(path, *, hot_stride: int = 32, size: int = 640) -> None:
     order = {"score": 0, "bbox": 1, "kps": 2}
     outputs.sort(key=lambda item: (order[item[0]], item[1]))
     graph = helper.make_graph(nodes, "tiny_scrfd",
-                              [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, size, size])],
+                              [helper.make_tensor_value_info("input.1", TensorProto.FLOAT,
+                                                             [1, 3, size, size])],
                               [o[2] for o in outputs], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8

@@ -34,7 +34,8 @@ def test_template_maps_to_itself() -> None:
     assert np.allclose(template_for(256), FFHQ_TEMPLATE_512 / 2)
 
 
-@pytest.mark.parametrize("angle, scale, tx, ty", [(0, 0.25, 100, 40), (17, 1.7, -30, 500), (-40, 3.0, 900, 10)])
+@pytest.mark.parametrize("angle, scale, tx, ty",
+                         [(0, 0.25, 100, 40), (17, 1.7, -30, 500), (-40, 3.0, 900, 10)])
 def test_recovers_a_known_similarity(angle: float, scale: float, tx: float, ty: float) -> None:
     # landmarks = template moved into the image by a known transform; alignment must undo it
     forward = similarity(angle, scale, tx, ty)

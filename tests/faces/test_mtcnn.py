@@ -41,7 +41,8 @@ def test_grace_hopper_box_and_landmarks(shipped_faces: Callable[[str], list[Face
     assert face.score > 0.99
 
 
-def test_group_photo_has_six_faces_with_landmarks_inside_boxes(shipped_faces: Callable[[str], list[Face]]) -> None:
+def test_group_photo_has_six_faces_with_landmarks_inside_boxes(
+        shipped_faces: Callable[[str], list[Face]]) -> None:
     faces = shipped_faces("group_t1")
     assert len(faces) == 6
     assert [f.score for f in faces] == sorted((f.score for f in faces), reverse=True)
@@ -87,7 +88,8 @@ def test_detect_on_reduced_maps_to_full_resolution(mtcnn: FaceDetector,
     for ref in reference:
         best = max(mapped, key=lambda f: iou(f.bbox, ref.bbox))
         assert iou(best.bbox, ref.bbox) > 0.8
-        # landmarks land within 20 % of the eye distance (half resolution: ~18 px between the eyes) of the full-resolution ones
+        # landmarks land within 20 % of the eye distance of the full-resolution ones
+        # (half resolution: ~18 px between the eyes)
         err = np.abs(np.asarray(best.landmarks) - np.asarray(ref.landmarks)).max()
         assert err < 0.2 * ref.interocular
 

@@ -49,7 +49,8 @@ def make_arcface_onnx(path: Path, dim: int = 512, size: int = 112, seed: int = 0
 
     weight = np.random.default_rng(seed).standard_normal((3 * size * size, dim)).astype(np.float32)
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["input.1"], ["flat"]), helper.make_node("MatMul", ["flat", "W"], ["683"])],
+        [helper.make_node("Flatten", ["input.1"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "W"], ["683"])],
         "tiny_arcface",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [None, 3, size, size])],
         [helper.make_tensor_value_info("683", TensorProto.FLOAT, [None, dim])],

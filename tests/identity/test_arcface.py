@@ -52,7 +52,8 @@ def test_embedding_equals_independent_computation(insightface_home: Path) -> Non
     expected /= np.linalg.norm(expected)
     assert np.allclose(v, expected, atol=2e-3)
     # channel order matters: the channel-swapped input's vector is much farther away
-    wrong = (((img[..., ::-1].astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1).reshape(1, -1) @ weight)[0]
+    swapped = ((img[..., ::-1].astype(np.float32) - 127.5) / 127.5).transpose(2, 0, 1).reshape(1, -1)
+    wrong = (swapped @ weight)[0]
     wrong /= np.linalg.norm(wrong)
     assert np.abs(v - expected).max() < 0.2 * np.abs(v - wrong).max()
 
@@ -77,7 +78,8 @@ def test_non_recognition_model_rejected(tmp_path: Path, insightface_home: Path) 
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["a"]), helper.make_node("Identity", ["x"], ["b"])], "two_outputs",
+        [helper.make_node("Identity", ["x"], ["a"]), helper.make_node("Identity", ["x"], ["b"])],
+        "two_outputs",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 640, 640])],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 640, 640]) for n in ("a", "b")])
     path = tmp_path / "det_10g.onnx"

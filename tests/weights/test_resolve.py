@@ -24,7 +24,8 @@ def test_missing_message_names_file_places_url_and_command(homes: dict[str, Path
     assert "musiq_koniq_ckpt-e95806b9.pth" in message
     assert str(homes["weights"] / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth") in message
     assert str(homes["torch"] / "hub" / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth") in message
-    assert "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/musiq_koniq_ckpt-e95806b9.pth" in message
+    hf = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
+    assert hf + "musiq_koniq_ckpt-e95806b9.pth" in message
     assert "portraitsr4k-weights fetch pyiqa_musiq_koniq" in message
     assert isinstance(err, FileNotFoundError) and len(err.searched) == 2
 
@@ -38,7 +39,8 @@ def test_order_explicit_then_home_then_library(homes: dict[str, Path], tmp_path:
     assert resolve("pyiqa_niqe", explicit) == explicit.resolve()
     # an explicit folder means "the file of that name inside it"
     put(tmp_path / "folder" / "niqe_modelparameters.mat")
-    assert resolve("pyiqa_niqe", tmp_path / "folder") == (tmp_path / "folder" / "niqe_modelparameters.mat").resolve()
+    inside = tmp_path / "folder" / "niqe_modelparameters.mat"
+    assert resolve("pyiqa_niqe", tmp_path / "folder") == inside.resolve()
     # an empty file is not a weight file
     put(homes["weights"] / "pyiqa" / "niqe_modelparameters.mat", b"")
     assert resolve("pyiqa_niqe") == lib.resolve()
