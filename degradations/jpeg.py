@@ -12,15 +12,33 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
 
 
 def to_uint8_hwc(img: torch.Tensor) -> np.ndarray:
-    """``(3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (rounded, clamped) on the CPU."""
-    codes = torch.clamp(torch.round(img.detach() * 255.0), 0, 255).to(torch.uint8)
-    return codes.permute(1, 2, 0).contiguous().cpu().numpy()
+    """``(3, H, W)`` float32 -> ``(H, W, 3)`` uint8 ``clamp(round(255 * img), 0, 255)`` on the CPU.
+
+    OpenCV's saturating conversion rounds half to even like ``torch.round`` and is several
+    times faster than the torch expression on one thread at 4K.
+    """
+    planes = img.detach().to("cpu", torch.float32).contiguous().numpy()
+    work = np.empty_like(planes[0])
+    codes = []
+    for plane in planes:
+        np.maximum(plane, 0.0, out=work)  # convertScaleAbs takes |x|: drop negatives first
+        codes.append(cv2.convertScaleAbs(work, alpha=255.0))
+    return cv2.merge(codes)
+
+
+def from_uint8_hwc(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 -> ``(3, H, W)`` float32 ``code / 255`` on ``device``."""
+    planes = np.empty((3, *pixels.shape[:2]), dtype=np.float32)
+    for c, plane in enumerate(cv2.split(pixels)):
+        np.divide(plane, np.float32(255.0), out=planes[c], dtype=np.float32)
+    return torch.from_numpy(planes).to(device)
 
 
 def jpeg_compress(img: torch.Tensor, quality: int) -> torch.Tensor:
@@ -40,5 +58,4 @@ def jpeg_compress(img: torch.Tensor, quality: int) -> torch.Tensor:
                                             subsampling="4:2:0", optimize=False)
     with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
         pixels = np.asarray(decoded.convert("RGB"))
-    out = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)) / 255.0
-    return out.to(img.device)
+    return from_uint8_hwc(pixels, img.device)

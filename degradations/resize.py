@@ -5,9 +5,8 @@ index range ``[floor(i * in / out), ceil((i + 1) * in / out))`` it covers), ``bi
 ``bicubic`` (half-pixel centres, ``align_corners=False``, cubic a = -0.75), optionally
 antialiased. On the CPU, bilinear/bicubic without antialias go through ``cv2.resize``, which
 computes the same interpolation about 10x faster on one thread (it quantises its weights, so
-results differ from torch by at most ~4e-4, a tenth of an 8-bit step; a test pins this), and
-``area`` runs as two separable gathers, which is exactly torch's pooling but several times
-faster at 4K. Other devices call ``F.interpolate``.
+results differ from torch by at most ~4e-4, a tenth of an 8-bit step; a test pins this).
+``area`` and antialiased modes, and every mode on other devices, call ``F.interpolate``.
 """
 
 from __future__ import annotations
@@ -18,27 +17,6 @@ import torch
 import torch.nn.functional as F
 
 _CV2_MODES = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
-
-
-def _area_axis(img: torch.Tensor, out_len: int, dim: int) -> torch.Tensor:
-    """Adaptive average pooling of ``img`` along ``dim`` to ``out_len`` samples."""
-    in_len = img.shape[dim]
-    if in_len == out_len:
-        return img
-    i = torch.arange(out_len, dtype=torch.int64)
-    start = (i * in_len) // out_len
-    end = ((i + 1) * in_len + out_len - 1) // out_len
-    count = end - start
-    acc = img.index_select(dim, start)
-    for offset in range(1, int(count.max())):
-        idx = torch.minimum(start + offset, end - 1)
-        valid = (start + offset < end).to(img.dtype)
-        shape = [1] * img.ndim
-        shape[dim] = out_len
-        acc = acc + img.index_select(dim, idx) * valid.view(shape)
-    shape = [1] * img.ndim
-    shape[dim] = out_len
-    return acc / count.to(img.dtype).view(shape)
 
 
 def resize(img: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False) -> torch.Tensor:
@@ -63,7 +41,5 @@ def resize(img: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool 
             for c in range(src.shape[0]):
                 cv2.resize(src[c], (width, height), dst=out[c], interpolation=_CV2_MODES[mode])
             return torch.from_numpy(out)
-        if mode == "area":
-            return _area_axis(_area_axis(img, width, -1), height, -2).contiguous()
     kwargs = {} if mode == "area" else {"align_corners": False, "antialias": antialias}
     return F.interpolate(img.unsqueeze(0), size=(height, width), mode=mode, **kwargs)[0]

@@ -116,3 +116,15 @@ def test_opencv_threads_do_not_change_results(astronaut) -> None:
     finally:
         cv2.setNumThreads(before)
     assert torch.equal(one, two)
+
+
+def test_jpeg_pixel_conversions_match_the_torch_expressions() -> None:
+    """The OpenCV conversions equal clamp(round(255 x)) (half to even) and code / 255 exactly."""
+    from degradations.jpeg import from_uint8_hwc, to_uint8_hwc
+
+    x = torch.rand(3, 41, 29, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
+    x[0, 0, :3] = torch.tensor([0.5, 1.5, 2.5]) / 255  # near ties
+    expected = torch.clamp(torch.round(x * 255), 0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    codes = to_uint8_hwc(x)
+    assert codes.dtype == np.uint8 and np.array_equal(codes, expected)
+    assert torch.equal(from_uint8_hwc(codes, x.device), torch.from_numpy(expected).permute(2, 0, 1).float() / 255)
