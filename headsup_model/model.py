@@ -57,9 +57,11 @@ class HeadsUpModel(nn.Module):
         components: base parts (UNet, VAE, scheduler, prompt encoder); the UNet and VAE are
             modified in place (LoRA, widened ``conv_in``), so pass fresh ones.
         config: rank, reference inputs on/off, timestep.
+        lora_seed: seed of the LoRA ``A`` initialisation (``B`` starts at zero).
     """
 
-    def __init__(self, *, components: SDComponents, config: HeadsUpConfig = HeadsUpConfig()) -> None:
+    def __init__(self, *, components: SDComponents, config: HeadsUpConfig = HeadsUpConfig(),
+                 lora_seed: int = 0) -> None:
         super().__init__()
         self.config = config
         self.unet = components.unet
@@ -72,8 +74,8 @@ class HeadsUpModel(nn.Module):
             widen_conv_in(self.unet, REFERENCE_CHANNELS + MASK_CHANNELS)
         self.vae_lora_targets = vae_encoder_targets(self.vae)
         self.unet_lora_targets = unet_targets(self.unet)
-        add_lora(self.vae, self.vae_lora_targets, rank=config.lora_rank)
-        add_lora(self.unet, self.unet_lora_targets, rank=config.lora_rank)
+        add_lora(self.vae, self.vae_lora_targets, rank=config.lora_rank, seed=lora_seed)
+        add_lora(self.unet, self.unet_lora_targets, rank=config.lora_rank, seed=lora_seed + 1)
         # OSEDiff trains conv_in in full (on top of its LoRA); peft wraps it, the base layer stays.
         for p in self._conv_in_base().parameters():
             p.requires_grad_(True)

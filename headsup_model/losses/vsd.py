@@ -29,13 +29,13 @@ class VSDLoss(nn.Module):
     ``alphas_cumprod``: ``(1000,)`` from the DDPM scheduler; ``cfg_scale`` 7.5; ``t_range`` [20, 980)."""
 
     def __init__(self, *, unet: nn.Module, alphas_cumprod: torch.Tensor, lora_rank: int = 4,
-                 cfg_scale: float = 7.5, t_range: tuple[int, int] = (20, 980)) -> None:
+                 cfg_scale: float = 7.5, t_range: tuple[int, int] = (20, 980), lora_seed: int = 0) -> None:
         super().__init__()
         lo, hi = t_range
         if not 0 <= lo < hi <= len(alphas_cumprod):
             raise ValueError(f"t_range: expected 0 <= lo < hi <= {len(alphas_cumprod)}, got {t_range}")
         self.unet = unet.requires_grad_(False)
-        add_lora(self.unet, unet_targets(self.unet), rank=lora_rank, adapter_name=ADAPTER)
+        add_lora(self.unet, unet_targets(self.unet), rank=lora_rank, adapter_name=ADAPTER, seed=lora_seed)
         self.register_buffer("alphas_cumprod", alphas_cumprod.detach().float().clone(), persistent=False)
         self.cfg_scale, self.t_range = float(cfg_scale), (int(lo), int(hi))
 

@@ -63,12 +63,16 @@ def unet_targets(unet: nn.Module) -> list[str]:
     return lora_target_names(unet, UNET_SUFFIXES)
 
 
-def add_lora(model: nn.Module, targets: list[str], *, rank: int, adapter_name: str = "default") -> None:
+def add_lora(model: nn.Module, targets: list[str], *, rank: int, adapter_name: str = "default",
+             seed: int = 0) -> None:
     """Attach a Gaussian-initialised LoRA (``lora_alpha = rank``, as OSEDiff) to exactly ``targets``.
 
     Uses diffusers' ``add_adapter`` (peft under the hood). peft matches a target string against
     a module name by equality or ``.endswith("." + target)``; full names make that an equality.
+    peft draws ``lora_A`` from the global RNG: it is forked and seeded with ``seed`` here, so the
+    initial weights are reproducible and the caller's RNG state is untouched.
     """
+    import torch
     from peft import LoraConfig
 
     if rank < 1:
@@ -76,7 +80,9 @@ def add_lora(model: nn.Module, targets: list[str], *, rank: int, adapter_name: s
     if not targets:
         raise ValueError("targets: expected at least one module name, got an empty list")
     config = LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian", target_modules=list(targets))
-    model.add_adapter(config, adapter_name=adapter_name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model.add_adapter(config, adapter_name=adapter_name)
     logger.debug("added rank-%d LoRA %r on %d modules of %s", rank, adapter_name, len(targets),
                  type(model).__name__)
 

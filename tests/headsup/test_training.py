@@ -24,7 +24,7 @@ TINY_ARCFACE = ((8, 8, 1), (8, 8, 1), (8, 16, 1), (16, 16, 1))
 
 
 def _samples(root, **kw) -> TrainingSamples:
-    cfg = dict(crop_size=64, reference_size=32, sources={"portrait": 1.0, "aligned_face": 0.5, "general": 0.5},
+    cfg = dict(crop_size=32, reference_size=16, sources={"portrait": 1.0, "aligned_face": 0.5, "general": 0.5},
                reference_dropout=0.2, seed=3)
     cfg.update(kw)
     return TrainingSamples(reader=DatasetReader(root, split="train"), config=DataConfig(**cfg))
@@ -43,9 +43,9 @@ def _trainer(tiny_components, tiny_model_cfg, root, out_dir, *, steps, lr=5e-5, 
                           discriminator=PatchDiscriminator(base_channels=8, n_layers=2))
         torch.random.set_rng_state(gen_state)
     vsd = VSDLoss(unet=vsd_unet, alphas_cumprod=comps.scheduler.alphas_cumprod) if full else None
-    return Trainer(model=model, prompt_encoder=comps.prompt_encoder, samples=_samples(root),
+    return Trainer(model=model, prompt_encoder=comps.prompt_encoder, samples=_samples(root, crop_size=32),
                    degradation=degradations.build("osediff", scale=4),
-                   config=TrainConfig(max_steps=steps, batch_size=2, face_size=32, checkpoint_every=2, log_every=1,
+                   config=TrainConfig(max_steps=steps, batch_size=2, face_size=16, checkpoint_every=1, log_every=1,
                                       seed=11, mixed_precision="no"),
                    weights=LossWeights() if full else LossWeights(lpips=0, vsd=0), optim=OptimConfig(lr=lr),
                    vsd=vsd, lpips=face.lpips if face else None, face_losses=face, out_dir=out_dir,
@@ -53,7 +53,7 @@ def _trainer(tiny_components, tiny_model_cfg, root, out_dir, *, steps, lr=5e-5, 
 
 
 def test_samples_are_deterministic_and_well_formed(tiny_dataset):
-    ds = _samples(tiny_dataset)
+    ds = _samples(tiny_dataset, crop_size=64, reference_size=32)
     a, b = ds[5], ds[5]
     for key in a:
         assert torch.equal(a[key], b[key]), key
@@ -80,8 +80,10 @@ def test_data_config_validation():
 
 
 def test_training_reduces_loss_on_fixed_batch(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path):
-    """A few steps on one fixed batch reduce the generator loss (all loss terms active)."""
-    trainer = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "run", steps=100, lr=2e-3)
+    """A few steps on one fixed batch reduce the pixel losses (MSE-only run: fast; every loss
+    term is exercised by the resume test)."""
+    trainer = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "run", steps=100, lr=2e-3,
+                       full=False)
     batch = next(iter(trainer.loader()))
     assert bool(batch["has_face"].any())
 
@@ -92,30 +94,32 @@ def test_training_reduces_loss_on_fixed_batch(tiny_components, tiny_model_cfg, t
         return float(terms["mse"] + terms.get("face_mse", 0.0))
 
     before = loss()
-    for _ in range(6):
-        logs = trainer.train_step(batch)
-    assert set(logs) >= {"mse", "lpips", "vsd", "face_mse", "face_lpips", "identity", "face_gan", "regulariser",
-                         "discriminator", "total"}
+    for _ in range(5):
+        trainer.train_step(batch)
     after = loss()
     assert after < 0.9 * before, (before, after)
 
 
 def test_resume_is_bit_identical(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path):
-    """4 steps straight == 2 steps + checkpoint + resume in a fresh trainer + 2 steps (CPU)."""
-    straight = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "a", steps=4)
-    straight.train()
-    first = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "b", steps=4)
-    first.train(until=2)
-    resumed = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "b", steps=4)
+    """N=2 steps straight == k=1 step + checkpoint + resume in a fresh trainer + 1 step (CPU),
+    with every loss term, the VSD regulariser and the face discriminator active."""
     from headsup_model.training.checkpoint import latest
 
+    straight = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "a", steps=2)
+    logs = straight.train()
+    assert set(logs) >= {"mse", "lpips", "vsd", "face_mse", "face_lpips", "identity", "face_gan", "regulariser",
+                         "discriminator", "total"}
+    first = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "b", steps=2)
+    first.train(until=1)
+    resumed = _trainer(tiny_components, tiny_model_cfg, tiny_dataset, tmp_path / "b", steps=2)
     resumed.load_checkpoint(latest(tmp_path / "b"))
-    assert resumed.step == 2
+    assert resumed.step == 1
     resumed.train()
     a = straight._generator().trainable_state_dict()
     b = resumed._generator().trainable_state_dict()
     assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    diff = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not diff, diff[:5]
     ra, rb = straight.vsd.trainable_state_dict(), resumed.vsd.trainable_state_dict()
     assert all(torch.equal(ra[k], rb[k]) for k in ra)
     da, db = straight.disc.state_dict(), resumed.disc.state_dict()
