@@ -1,6 +1,7 @@
 """dlib's ResNet face descriptor (128-D): the default, fully offline identity embedder.
 
-Model files come from the ``face-recognition-models`` package, located with
+Model files come from the weights registry (``dlib_shape_predictor_5``, ``dlib_resnet_v1``):
+the weights home first, then the ``face-recognition-models`` package folder, located with
 ``importlib.util.find_spec`` (its ``__init__`` imports the removed ``pkg_resources``):
 ``shape_predictor_5_face_landmarks.dat`` (dlib's own 5 points: eye corners and nose base) and
 ``dlib_face_recognition_resnet_model_v1.dat``. dlib aligns the face itself: its shape
@@ -20,7 +21,6 @@ the same photos: same face after x4 down/up-sampling cos 0.992, after Gaussian b
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Sequence
@@ -30,9 +30,9 @@ import numpy as np
 
 from portraitsr4k.faces.types import Face
 from portraitsr4k.identity.embedder import FaceEmbedder
+from portraitsr4k.weights import resolve
 
-__all__ = ["DlibEmbedder", "DLIB_L2_THRESHOLD", "DLIB_TYPICAL_NORM", "dlib_cosine_threshold",
-           "face_recognition_models_dir"]
+__all__ = ["DlibEmbedder", "DLIB_L2_THRESHOLD", "DLIB_TYPICAL_NORM", "dlib_cosine_threshold"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,24 +52,12 @@ def dlib_cosine_threshold(l2_threshold: float = DLIB_L2_THRESHOLD, norm: float =
     return 1.0 - l2_threshold ** 2 / (2.0 * norm ** 2)
 
 
-def face_recognition_models_dir() -> Path:
-    """The ``models/`` folder of the installed ``face-recognition-models`` package (not imported)."""
-    try:
-        spec = importlib.util.find_spec("face_recognition_models")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the dlib identity embedder needs the face-recognition-models package: "
-                          "pip install face-recognition-models dlib-bin")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
-
-
 class DlibEmbedder(FaceEmbedder):
     """dlib ResNet v1 descriptor, L2-normalised.
 
     Args:
         device: only ``cpu`` (dlib-bin is a CPU build); accepted for a uniform factory.
-        model_dir: folder holding the two ``.dat`` files; default: face-recognition-models.
+        model_dir: folder holding the two ``.dat`` files; default: the weights registry.
         num_jitters: dlib's test-time augmentation count (0 = none; each jitter costs a forward).
         padding: chip padding around the aligned face, dlib's default 0.25.
     """
@@ -90,19 +78,24 @@ class DlibEmbedder(FaceEmbedder):
             import dlib
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("the dlib identity embedder needs dlib: pip install dlib-bin") from exc
-        folder = Path(model_dir) if model_dir is not None else face_recognition_models_dir()
-        paths = {f: folder / f for f in (SHAPE_PREDICTOR_FILE, DESCRIPTOR_FILE)}
-        missing = [str(p) for p in paths.values() if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"dlib model file(s) missing: {missing}; they ship in the "
-                                    "face-recognition-models package (pip install face-recognition-models)")
+        if model_dir is not None:
+            folder = Path(model_dir)
+            paths = {f: folder / f for f in (SHAPE_PREDICTOR_FILE, DESCRIPTOR_FILE)}
+            missing = [str(p) for p in paths.values() if not p.is_file()]
+            if missing:
+                raise FileNotFoundError(f"dlib model file(s) missing: {missing}; they ship in the "
+                                        "face-recognition-models package (pip install face-recognition-models)")
+        else:
+            # weights home first, then the face-recognition-models package folder
+            paths = {SHAPE_PREDICTOR_FILE: resolve("dlib_shape_predictor_5"),
+                     DESCRIPTOR_FILE: resolve("dlib_resnet_v1")}
         self._dlib = dlib
         self._shape = dlib.shape_predictor(str(paths[SHAPE_PREDICTOR_FILE]))
         self._net = dlib.face_recognition_model_v1(str(paths[DESCRIPTOR_FILE]))
         self.num_jitters = num_jitters
         self.padding = float(padding)
         self.device = device
-        logger.debug("dlib descriptor loaded from %s", folder)
+        logger.debug("dlib descriptor loaded from %s", paths[DESCRIPTOR_FILE])
 
     def raw_descriptors(self, rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         """dlib's un-normalised descriptors ``(N, 128)`` float64 (what the L2 < 0.6 rule is about)."""

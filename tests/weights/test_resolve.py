@@ -96,3 +96,10 @@ def test_manual_entry_message(homes: dict[str, Path]) -> None:
     with pytest.raises(MissingWeightsError, match="no direct download") as info:
         resolve("adaface_ir101_webface12m")
     assert "portraitsr4k-weights fetch" not in str(info.value)
+
+
+def test_dlib_files_found_in_their_package(homes: dict[str, Path]) -> None:
+    path = resolve("dlib_resnet_v1")
+    assert path.parent.name == "models" and path.parent.parent.name == "face_recognition_models"
+    own = put(homes["weights"] / "dlib" / "dlib_face_recognition_resnet_model_v1.dat")
+    assert resolve("dlib_resnet_v1") == own.resolve()
