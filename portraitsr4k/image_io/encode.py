@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
 
 from portraitsr4k.image_io.decode import source_digest
 from portraitsr4k.image_io.status import DecodedImage
@@ -18,15 +15,22 @@ PASS_THROUGH_FORMATS: frozenset[str] = frozenset({"JPEG", "PNG"})
 
 
 def encode_png(rgb: np.ndarray, *, compress_level: int = 1) -> bytes:
-    """Encode an image as PNG with no metadata; equal input gives equal bytes.
+    """Encode an image as a lossless PNG with no metadata; equal input gives equal bytes.
+
+    Encoded with OpenCV's libpng using the Paeth filter and zlib's run-length strategy
+    (``Z_RLE``), chosen by measurement on 3840 x 2160 frames (one core, CPU time, median of 3;
+    ``python -m portraitsr4k.image_io.timing --encode``): a synthetic photo-like frame took
+    Pillow level 1 881 ms -> 12.9 MB, Pillow level 6 5236 ms -> 11.5 MB, OpenCV level 1 with
+    default strategy 763 ms -> 12.6 MB, this encoder 514 ms -> 11.4 MB; an upscaled real photo
+    took OpenCV level 6 2821 ms -> 7.47 MB and this encoder 506 ms -> 7.48 MB. With ``Z_RLE``
+    the level changes little beyond 0.
 
     Args:
-        rgb: ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` uint8 gray), values 0..255.
-        compress_level: zlib level 0 (stored, fastest) .. 9 (smallest). Level 1 is ~5x faster
-            than Pillow's default 6 on 4K frames for ~15% more bytes (reference B1).
+        rgb: ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` uint8 gray), values 0..255, any strides.
+        compress_level: zlib level 0 (stored, no compression) .. 9.
 
     Returns:
-        The PNG file's bytes (8-bit RGB or gray, no text/time chunks, so deterministic).
+        The PNG file's bytes (8-bit RGB or gray, no text/time chunks).
     """
     if not isinstance(rgb, np.ndarray):
         raise TypeError(f"rgb must be a numpy array, got {type(rgb).__name__}")
@@ -36,10 +40,17 @@ def encode_png(rgb: np.ndarray, *, compress_level: int = 1) -> bytes:
         raise ValueError(f"rgb must have shape (H, W, 3) or (H, W) with H, W >= 1, got {rgb.shape}")
     if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
         raise ValueError(f"compress_level must be an int in 0..9, got {compress_level!r}")
-    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB" if rgb.ndim == 3 else "L")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+    import cv2  # imported here: reading images never needs OpenCV
+
+    pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else np.ascontiguousarray(rgb)
+    ok, encoded = cv2.imencode(".png", pixels, [
+        cv2.IMWRITE_PNG_COMPRESSION, compress_level,
+        cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH,
+    ])
+    if not ok:  # libpng failed on a valid uint8 array: out of memory, not a data problem
+        raise MemoryError(f"OpenCV could not encode a {rgb.shape} PNG")
+    return encoded.tobytes()
 
 
 def source_bytes_if_unchanged(source_bytes: bytes, decoded: DecodedImage) -> bytes | None:

@@ -1,7 +1,8 @@
 """Time probe/decode on a generated 12 MP (or any size) JPEG against plain Pillow.
 
 Run: ``python -m portraitsr4k.image_io.timing [--height 3000 --width 4000 --repeats 7
---blocks-max 0]``. Prints one table: median wall and CPU milliseconds per call. The image is
+--blocks-max 0] [--encode]``. Prints one table: median wall and CPU milliseconds per call;
+``--encode`` adds PNG encoders (Pillow level 1 and 6, :func:`encode_png`) with output sizes. The image is
 synthetic and photo-like (smooth colour field + sigma-4 sensor noise, JPEG q92 4:2:0, about
 2 bits per pixel, like a phone photo), made from a seeded generator, so runs are comparable.
 
@@ -23,9 +24,10 @@ import numpy as np
 from PIL import Image
 
 from portraitsr4k.image_io.decode import decode
+from portraitsr4k.image_io.encode import encode_png
 from portraitsr4k.image_io.probe import probe
 
-__all__ = ["synthetic_jpeg", "time_call", "run", "main"]
+__all__ = ["synthetic_jpeg", "time_call", "run", "run_encode", "main"]
 
 
 def synthetic_jpeg(height: int, width: int, *, seed: int = 0, quality: int = 92) -> bytes:
@@ -82,6 +84,30 @@ def run(height: int, width: int, repeats: int) -> list[tuple[str, float, float]]
     return rows
 
 
+def _pillow_png(rgb: np.ndarray, level: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
+
+
+def run_encode(height: int, width: int, repeats: int) -> list[tuple[str, float, float]]:
+    """Rows ``(label with output MB, wall_ms, cpu_ms)`` for PNG encoders of a decoded frame."""
+    decoded = decode(synthetic_jpeg(height, width))
+    if decoded.rgb is None:
+        raise RuntimeError(f"the synthetic JPEG did not decode: {decoded.status}: {decoded.message}")
+    rgb = decoded.rgb
+    encoders: list[tuple[str, Callable[[], bytes]]] = [
+        ("Pillow PNG level 1", lambda: _pillow_png(rgb, 1)),
+        ("Pillow PNG level 6", lambda: _pillow_png(rgb, 6)),
+        ("image_io.encode_png level 1", lambda: encode_png(rgb, compress_level=1)),
+    ]
+    rows = []
+    for label, fn in encoders:
+        megabytes = len(fn()) / 1e6
+        rows.append((f"{label} ({megabytes:.2f} MB)", *time_call(fn, repeats)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point (prints the table)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,19 +115,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--blocks-max", type=int, default=0)
+    parser.add_argument("--encode", action="store_true", help="also time PNG encoders")
     args = parser.parse_args(argv)
     previous = Image.core.get_blocks_max()
     Image.core.set_blocks_max(args.blocks_max)
     try:
         rows = run(args.height, args.width, args.repeats)
+        if args.encode:
+            rows += run_encode(args.height, args.width, args.repeats)
     finally:
         Image.core.set_blocks_max(previous)
     size = len(synthetic_jpeg(args.height, args.width))
     print(f"{args.width}x{args.height} JPEG, {size / 1e6:.2f} MB, blocks_max={args.blocks_max}, "
           f"median of {args.repeats}")
-    print(f"{'operation':<36} {'wall ms':>9} {'cpu ms':>9}")
+    print(f"{'operation':<44} {'wall ms':>9} {'cpu ms':>9}")
     for label, wall, cpu in rows:
-        print(f"{label:<36} {wall:9.1f} {cpu:9.1f}")
+        print(f"{label:<44} {wall:9.1f} {cpu:9.1f}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,6 @@ def test_synthetic_jpeg_is_a_photo_like_jpeg() -> None:
 def test_run_reports_every_operation(capsys) -> None:
     rows = run(48, 64, repeats=1)
     assert len(rows) == 10 and all(wall >= 0 and cpu >= 0 for _, wall, cpu in rows)
-    main(["--height", "32", "--width", "48", "--repeats", "1"])
+    main(["--height", "32", "--width", "48", "--repeats", "1", "--encode"])
     out = capsys.readouterr().out
-    assert "48x32 JPEG" in out and "image_io.decode reduce=8" in out
+    assert "48x32 JPEG" in out and "image_io.decode reduce=8" in out and "encode_png level 1" in out
