@@ -67,6 +67,10 @@ class MTCNNDetector(FaceDetector):
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         import torch
 
+        if min(rgb.shape[:2]) < self.min_face_size:
+            # no face of the searched size fits; facenet-pytorch would build an empty image
+            # pyramid and fail inside torch.cat
+            return []
         with torch.inference_mode():
             boxes, probs, points = self._model.detect(rgb, landmarks=True)
         if boxes is None:

@@ -77,6 +77,11 @@ def test_no_face_in_synthetic_images(mtcnn: FaceDetector, make_image: Callable[.
         assert mtcnn.detect(make_image(160, 200, kind)) == []
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (10, 10), (19, 300), (300, 19)])
+def test_images_smaller_than_min_face_size(mtcnn: FaceDetector, shape: tuple[int, int]) -> None:
+    assert mtcnn.detect(np.full(shape + (3,), 128, np.uint8)) == []
+
+
 def test_detect_on_reduced_maps_to_full_resolution(mtcnn: FaceDetector,
                                                    shipped_faces: Callable[[str], list[Face]]) -> None:
     full = load_rgb("group_t1")
