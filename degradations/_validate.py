@@ -23,8 +23,9 @@ def check_choice(what: str, value: object, choices: Sequence[str]) -> str:
     return value
 
 
-def check_number(what: str, value: object, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False) -> float:
+def check_number(
+    what: str, value: object, *, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> float:
     """Return ``value`` as float after checking it is a finite real number within bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a real number, got {type(value).__name__} {value!r}")
@@ -50,8 +51,9 @@ def check_int(what: str, value: object, *, low: int | None = None, high: int | N
     return value
 
 
-def check_range(what: str, value: object, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False) -> tuple[float, float]:
+def check_range(
+    what: str, value: object, *, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> tuple[float, float]:
     """Return ``value`` as a ``(lo, hi)`` float pair with ``lo <= hi``, both within bounds."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
         raise TypeError(f"{what} must be a (low, high) pair, got {value!r}")
@@ -92,7 +94,8 @@ def check_images(hr: object, scale: int) -> tuple[torch.Tensor, bool]:
     if height % scale or width % scale:
         raise ValueError(
             f"HR size {height}x{width} (HxW) is not a multiple of scale {scale}; crop it to "
-            f"{height - height % scale}x{width - width % scale} first")
+            f"{height - height % scale}x{width - width % scale} first"
+        )
     if height < scale or width < scale:
         raise ValueError(f"HR size {height}x{width} is smaller than scale {scale}")
     if hr.numel():

@@ -64,12 +64,20 @@ class KernelConfig:
     def __post_init__(self) -> None:
         if isinstance(self.kinds, str) or not isinstance(self.kinds, Sequence) or not self.kinds:
             raise TypeError(f"kinds must be a non-empty sequence of {KERNEL_KINDS}, got {self.kinds!r}")
-        object.__setattr__(self, "kinds", tuple(check_choice("kernel kind", k, KERNEL_KINDS) for k in self.kinds))
+        object.__setattr__(
+            self, "kinds", tuple(check_choice("kernel kind", k, KERNEL_KINDS) for k in self.kinds)
+        )
         object.__setattr__(self, "probs", check_probs("kernel probs", self.probs, len(self.kinds)))
         object.__setattr__(self, "sizes", _odd_size_range("kernel sizes", self.sizes))
-        object.__setattr__(self, "sigma_range", check_range("sigma_range", self.sigma_range, low=0, low_open=True))
-        object.__setattr__(self, "betag_range", check_range("betag_range", self.betag_range, low=0, low_open=True))
-        object.__setattr__(self, "betap_range", check_range("betap_range", self.betap_range, low=0, low_open=True))
+        object.__setattr__(
+            self, "sigma_range", check_range("sigma_range", self.sigma_range, low=0, low_open=True)
+        )
+        object.__setattr__(
+            self, "betag_range", check_range("betag_range", self.betag_range, low=0, low_open=True)
+        )
+        object.__setattr__(
+            self, "betap_range", check_range("betap_range", self.betap_range, low=0, low_open=True)
+        )
         for name in ("betag_range", "betap_range"):
             lo, hi = getattr(self, name)
             if not lo <= 1.0 <= hi:
@@ -79,7 +87,9 @@ class KernelConfig:
         for name in ("sinc_cutoff_small", "sinc_cutoff_large"):
             value = check_range(name, getattr(self, name), low=0, high=math.pi, low_open=True)
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "sinc_small_below", check_int("sinc_small_below", self.sinc_small_below, low=1))
+        object.__setattr__(
+            self, "sinc_small_below", check_int("sinc_small_below", self.sinc_small_below, low=1)
+        )
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,14 @@ class ResizeConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probs", check_probs("resize probs (up, down, keep)", self.probs, 3))
-        object.__setattr__(self, "scale_range", check_range("scale_range", self.scale_range, low=0, low_open=True))
+        object.__setattr__(
+            self, "scale_range", check_range("scale_range", self.scale_range, low=0, low_open=True)
+        )
         if isinstance(self.modes, str) or not isinstance(self.modes, Sequence) or not self.modes:
             raise TypeError(f"modes must be a non-empty sequence of {RESIZE_MODES}, got {self.modes!r}")
-        object.__setattr__(self, "modes", tuple(check_choice("resize mode", m, RESIZE_MODES) for m in self.modes))
+        object.__setattr__(
+            self, "modes", tuple(check_choice("resize mode", m, RESIZE_MODES) for m in self.modes)
+        )
         check_choice("relative_to", self.relative_to, ("input", "target"))
         check_choice("down_uniform_in", self.down_uniform_in, ("scale", "factor"))
 
@@ -121,10 +135,13 @@ class NoiseConfig:
     gray_prob: float = 0.4
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "gaussian_prob", check_number("gaussian_prob", self.gaussian_prob, low=0, high=1))
+        object.__setattr__(
+            self, "gaussian_prob", check_number("gaussian_prob", self.gaussian_prob, low=0, high=1)
+        )
         object.__setattr__(self, "sigma_range", check_range("sigma_range", self.sigma_range, low=0))
-        object.__setattr__(self, "poisson_scale_range",
-                           check_range("poisson_scale_range", self.poisson_scale_range, low=0))
+        object.__setattr__(
+            self, "poisson_scale_range", check_range("poisson_scale_range", self.poisson_scale_range, low=0)
+        )
         object.__setattr__(self, "gray_prob", check_number("gray_prob", self.gray_prob, low=0, high=1))
 
 
@@ -174,18 +191,33 @@ class FinalConfig:
     jpeg_range: tuple[int, int] | None = (30, 95)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "resize_first_prob",
-                           check_number("resize_first_prob", self.resize_first_prob, low=0, high=1))
-        if isinstance(self.resize_modes, str) or not isinstance(self.resize_modes, Sequence) or not self.resize_modes:
-            raise TypeError(f"resize_modes must be a non-empty sequence of {RESIZE_MODES}, got {self.resize_modes!r}")
-        object.__setattr__(self, "resize_modes",
-                           tuple(check_choice("resize mode", m, RESIZE_MODES) for m in self.resize_modes))
+        object.__setattr__(
+            self,
+            "resize_first_prob",
+            check_number("resize_first_prob", self.resize_first_prob, low=0, high=1),
+        )
+        if (
+            isinstance(self.resize_modes, str)
+            or not isinstance(self.resize_modes, Sequence)
+            or not self.resize_modes
+        ):
+            raise TypeError(
+                f"resize_modes must be a non-empty sequence of {RESIZE_MODES}, got {self.resize_modes!r}"
+            )
+        object.__setattr__(
+            self,
+            "resize_modes",
+            tuple(check_choice("resize mode", m, RESIZE_MODES) for m in self.resize_modes),
+        )
         if not isinstance(self.antialias, bool):
             raise TypeError(f"antialias must be a bool, got {self.antialias!r}")
         object.__setattr__(self, "sinc_prob", check_number("sinc_prob", self.sinc_prob, low=0, high=1))
         object.__setattr__(self, "sinc_sizes", _odd_size_range("sinc_sizes", self.sinc_sizes))
-        object.__setattr__(self, "sinc_cutoff",
-                           check_range("sinc_cutoff", self.sinc_cutoff, low=0, high=math.pi, low_open=True))
+        object.__setattr__(
+            self,
+            "sinc_cutoff",
+            check_range("sinc_cutoff", self.sinc_cutoff, low=0, high=math.pi, low_open=True),
+        )
         object.__setattr__(self, "jpeg_range", _jpeg_range(self.jpeg_range))
 
 
@@ -237,7 +269,9 @@ class DegradationConfig:
             raise TypeError(f"final must be a FinalConfig, got {type(self.final).__name__}")
         if self.usm is not None and not isinstance(self.usm, UsmConfig):
             raise TypeError(f"usm must be a UsmConfig or None, got {type(self.usm).__name__}")
-        object.__setattr__(self, "kernel_scale", check_number("kernel_scale", self.kernel_scale, low=0, low_open=True))
+        object.__setattr__(
+            self, "kernel_scale", check_number("kernel_scale", self.kernel_scale, low=0, low_open=True)
+        )
         if self.reference_resolution is not None:
             check_int("reference_resolution", self.reference_resolution, low=1)
 
@@ -273,8 +307,10 @@ def with_overrides(config: Any, overrides: Mapping[str, Any], *, where: str = ""
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in fields:
-            raise ValueError(f"unknown option {where}{key!r} for {type(config).__name__}; "
-                             f"expected one of {sorted(fields)}.{did_you_mean(str(key), fields)}")
+            raise ValueError(
+                f"unknown option {where}{key!r} for {type(config).__name__}; "
+                f"expected one of {sorted(fields)}.{did_you_mean(str(key), fields)}"
+            )
         nested = _NESTED.get((type(config), key))
         if nested is not None and isinstance(value, Mapping):
             current = getattr(config, key)

@@ -54,8 +54,9 @@ def jpeg_compress(img: torch.Tensor, quality: int) -> torch.Tensor:
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise ValueError(f"jpeg quality must be an int in [1, 100], got {quality!r}")
     buffer = io.BytesIO()
-    Image.fromarray(to_uint8_hwc(img)).save(buffer, format="JPEG", quality=quality,
-                                            subsampling="4:2:0", optimize=False)
+    Image.fromarray(to_uint8_hwc(img)).save(
+        buffer, format="JPEG", quality=quality, subsampling="4:2:0", optimize=False
+    )
     with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
         pixels = np.asarray(decoded.convert("RGB"))
     return from_uint8_hwc(pixels, img.device)

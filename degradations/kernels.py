@@ -49,8 +49,9 @@ def gaussian_kernel(size: int, sigma_x: float, sigma_y: float, theta: float) -> 
     return _normalised(torch.exp(-0.5 * _quadratic_form(size, sigma_x, sigma_y, theta)))
 
 
-def generalized_gaussian_kernel(size: int, sigma_x: float, sigma_y: float, theta: float,
-                                beta: float) -> torch.Tensor:
+def generalized_gaussian_kernel(
+    size: int, sigma_x: float, sigma_y: float, theta: float, beta: float
+) -> torch.Tensor:
     """Bivariate generalized Gaussian ``exp(-q^beta / 2)``, ``(size, size)`` float64."""
     return _normalised(torch.exp(-0.5 * torch.pow(_quadratic_form(size, sigma_x, sigma_y, theta), beta)))
 

@@ -56,8 +56,9 @@ def make_noise(img: torch.Tensor, params: NoiseParams) -> torch.Tensor:
     channels, height, width = img.shape
     if params.kind == "gaussian":
         field_channels = 1 if params.gray else channels
-        noise = torch.randn((field_channels, height, width), generator=generator, device=img.device,
-                            dtype=torch.float32)
+        noise = torch.randn(
+            (field_channels, height, width), generator=generator, device=img.device, dtype=torch.float32
+        )
         noise.mul_(params.sigma / 255.0)
     else:
         if params.gray:

@@ -72,8 +72,10 @@ class KernelParams:
             raise ValueError(f"kernel sigmas must be > 0, got {self.sigma_x}, {self.sigma_y}")
         if self.kind.endswith("iso") and not self.kind.endswith("aniso"):
             if self.sigma_y != self.sigma_x or self.theta != 0.0:
-                raise ValueError(f"{self.kind} kernel needs sigma_y == sigma_x and theta == 0, got "
-                                 f"{self.sigma_x}, {self.sigma_y}, {self.theta}")
+                raise ValueError(
+                    f"{self.kind} kernel needs sigma_y == sigma_x and theta == 0, got "
+                    f"{self.sigma_x}, {self.sigma_y}, {self.theta}"
+                )
         needs_beta = self.kind.startswith(("generalized", "plateau"))
         if needs_beta and (self.beta is None or self.beta <= 0):
             raise ValueError(f"{self.kind} kernel needs beta > 0, got {self.beta!r}")
@@ -118,12 +120,17 @@ class NoiseParams:
         _check_type("noise gray", self.gray, bool)
         check_int("noise seed", self.seed, low=0, high=MAX_SEED)
         object.__setattr__(self, "sigma", _optional_number("noise sigma", self.sigma, low=0))
-        object.__setattr__(self, "poisson_scale",
-                           _optional_number("noise poisson_scale", self.poisson_scale, low=0))
-        wanted, unwanted = ("sigma", "poisson_scale") if self.kind == "gaussian" else ("poisson_scale", "sigma")
+        object.__setattr__(
+            self, "poisson_scale", _optional_number("noise poisson_scale", self.poisson_scale, low=0)
+        )
+        wanted, unwanted = (
+            ("sigma", "poisson_scale") if self.kind == "gaussian" else ("poisson_scale", "sigma")
+        )
         if getattr(self, wanted) is None or getattr(self, unwanted) is not None:
-            raise ValueError(f"{self.kind} noise needs {wanted} and no {unwanted}, got "
-                             f"sigma={self.sigma!r}, poisson_scale={self.poisson_scale!r}")
+            raise ValueError(
+                f"{self.kind} noise needs {wanted} and no {unwanted}, got "
+                f"sigma={self.sigma!r}, poisson_scale={self.poisson_scale!r}"
+            )
 
 
 def _check_quality(value: object) -> None:
@@ -162,8 +169,9 @@ class FinalParams:
         check_choice("final order", self.order, FINAL_ORDERS)
         _check_type("final resize", self.resize, ResizeParams)
         if self.resize.relative_to != "target" or self.resize.scale != 1.0:
-            raise ValueError("final resize must go to the LQ size (relative_to='target', scale=1.0), "
-                             f"got {self.resize}")
+            raise ValueError(
+                f"final resize must go to the LQ size (relative_to='target', scale=1.0), got {self.resize}"
+            )
         if self.sinc is not None:
             _check_type("final sinc", self.sinc, KernelParams)
         _check_quality(self.jpeg_quality)
@@ -212,8 +220,9 @@ class DegradationParams:
     def __post_init__(self) -> None:
         _check_type("preset", self.preset, str)
         check_int("scale", self.scale, low=1)
-        object.__setattr__(self, "kernel_scale",
-                           check_number("kernel_scale", self.kernel_scale, low=0, low_open=True))
+        object.__setattr__(
+            self, "kernel_scale", check_number("kernel_scale", self.kernel_scale, low=0, low_open=True)
+        )
         if self.usm is not None:
             _check_type("usm", self.usm, UsmParams)
         for name in ("first", "second"):
@@ -229,7 +238,9 @@ class DegradationParams:
     def from_dict(cls, record: Mapping[str, Any]) -> DegradationParams:
         """Rebuild (and re-validate) a record made by :meth:`to_dict`."""
         if not isinstance(record, Mapping):
-            raise TypeError(f"record must be a mapping from DegradationParams.to_dict(), got {type(record).__name__}")
+            raise TypeError(
+                f"record must be a mapping from DegradationParams.to_dict(), got {type(record).__name__}"
+            )
         fmt = record.get("format")
         if fmt != FORMAT:
             raise ValueError(f"record format must be {FORMAT!r}, got {fmt!r}")
@@ -239,14 +250,21 @@ class DegradationParams:
 
 def _build(cls: type, data: object, where: str) -> Any:
     if not isinstance(data, Mapping):
-        raise TypeError(f"{where or 'record'} must be a mapping for {cls.__name__}, got {type(data).__name__}")
+        raise TypeError(
+            f"{where or 'record'} must be a mapping for {cls.__name__}, got {type(data).__name__}"
+        )
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ValueError(f"unknown keys {unknown} in {where or 'record'} ({cls.__name__}); expected "
-                         f"{names}.{did_you_mean(str(unknown[0]), names)}")
-    missing = [n for n in names if n not in data and dataclasses.fields(cls)[names.index(n)].default
-               is dataclasses.MISSING]
+        raise ValueError(
+            f"unknown keys {unknown} in {where or 'record'} ({cls.__name__}); expected "
+            f"{names}.{did_you_mean(str(unknown[0]), names)}"
+        )
+    missing = [
+        n
+        for n in names
+        if n not in data and dataclasses.fields(cls)[names.index(n)].default is dataclasses.MISSING
+    ]
     if missing:
         raise ValueError(f"missing keys {missing} in {where or 'record'} ({cls.__name__})")
     kwargs: dict[str, Any] = {}

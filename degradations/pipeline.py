@@ -96,10 +96,15 @@ def apply_params(hr: torch.Tensor, params: DegradationParams | Sequence[Degradat
         in [0, 1], on ``hr``'s device.
     """
     records = [params] if isinstance(params, DegradationParams) else params
-    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence) or not all(
-            isinstance(p, DegradationParams) for p in records):
-        raise TypeError("params must be a DegradationParams or a list of them (use "
-                        f"DegradationParams.from_dict for stored records), got {type(params).__name__}")
+    if (
+        isinstance(records, (str, bytes, Mapping))
+        or not isinstance(records, Sequence)
+        or not all(isinstance(p, DegradationParams) for p in records)
+    ):
+        raise TypeError(
+            "params must be a DegradationParams or a list of them (use "
+            f"DegradationParams.from_dict for stored records), got {type(params).__name__}"
+        )
     scales = {p.scale for p in records}
     if len(scales) != 1:
         raise ValueError(f"all records in a batch must share one scale, got {sorted(scales)}")
@@ -107,7 +112,9 @@ def apply_params(hr: torch.Tensor, params: DegradationParams | Sequence[Degradat
     if not batched and isinstance(params, Sequence):
         raise TypeError("a single (3, H, W) image takes one DegradationParams, not a list")
     if batched and isinstance(params, DegradationParams):
-        raise TypeError(f"a batch of {batch.shape[0]} images takes a list of {batch.shape[0]} DegradationParams")
+        raise TypeError(
+            f"a batch of {batch.shape[0]} images takes a list of {batch.shape[0]} DegradationParams"
+        )
     if len(records) != batch.shape[0]:
         raise ValueError(f"got {batch.shape[0]} images but {len(records)} parameter records")
     with torch.no_grad():
@@ -147,13 +154,17 @@ class Degradation:
         factor = self.config.kernel_scale
         if self.config.reference_resolution is not None:
             if hr_size is None:
-                raise ValueError("this degradation scales its kernels by image size "
-                                 f"(reference_resolution={self.config.reference_resolution}); "
-                                 "pass sample_params(generator, hr_size=(H, W))")
+                raise ValueError(
+                    "this degradation scales its kernels by image size "
+                    f"(reference_resolution={self.config.reference_resolution}); "
+                    "pass sample_params(generator, hr_size=(H, W))"
+                )
             factor *= max(1.0, min(hr_size) / self.config.reference_resolution)
         return factor
 
-    def sample_params(self, generator: torch.Generator, *, hr_size: tuple[int, int] | None = None) -> DegradationParams:
+    def sample_params(
+        self, generator: torch.Generator, *, hr_size: tuple[int, int] | None = None
+    ) -> DegradationParams:
         """Draw one sample's parameters from ``generator`` (the only source of randomness).
 
         ``hr_size`` ``(H, W)`` is needed only when ``reference_resolution`` is set.
@@ -172,16 +183,21 @@ class Degradation:
             final=sampling.sample_final(cfg.final, generator, factor),
         )
 
-    def apply(self, hr: torch.Tensor, params: DegradationParams | Sequence[DegradationParams]) -> torch.Tensor:
+    def apply(
+        self, hr: torch.Tensor, params: DegradationParams | Sequence[DegradationParams]
+    ) -> torch.Tensor:
         """Pure application of drawn parameters; see :func:`apply_params` for shapes."""
         records = [params] if isinstance(params, DegradationParams) else params
         for p in records if isinstance(records, Sequence) else ():
             if isinstance(p, DegradationParams) and p.scale != self.scale:
-                raise ValueError(f"params were drawn for scale {p.scale}, this degradation has scale {self.scale}")
+                raise ValueError(
+                    f"params were drawn for scale {p.scale}, this degradation has scale {self.scale}"
+                )
         return apply_params(hr, params)
 
-    def __call__(self, hr: torch.Tensor, generator: torch.Generator
-                 ) -> tuple[torch.Tensor, DegradationParams | list[DegradationParams]]:
+    def __call__(
+        self, hr: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, DegradationParams | list[DegradationParams]]:
         """Draw (one record per sample, in batch order) and apply.
 
         Returns ``(lq, params)``: a record for ``(3, H, W)``, a list of B records for a batch.

@@ -32,46 +32,74 @@ from degradations.config import (
 )
 
 _REALESRGAN_FIRST = StageConfig(
-    kernel=KernelConfig(sigma_range=(0.2, 3.0), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0), sinc_prob=0.1),
+    kernel=KernelConfig(
+        sigma_range=(0.2, 3.0), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0), sinc_prob=0.1
+    ),
     blur_prob=1.0,
     resize=ResizeConfig(probs=(0.2, 0.7, 0.1), scale_range=(0.15, 1.5), relative_to="input"),
-    noise=NoiseConfig(gaussian_prob=0.5, sigma_range=(1.0, 30.0), poisson_scale_range=(0.05, 3.0), gray_prob=0.4),
+    noise=NoiseConfig(
+        gaussian_prob=0.5, sigma_range=(1.0, 30.0), poisson_scale_range=(0.05, 3.0), gray_prob=0.4
+    ),
     jpeg_range=(30, 95),
 )
 _REALESRGAN_SECOND = StageConfig(
-    kernel=KernelConfig(sigma_range=(0.2, 1.5), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0), sinc_prob=0.1),
+    kernel=KernelConfig(
+        sigma_range=(0.2, 1.5), betag_range=(0.5, 4.0), betap_range=(1.0, 2.0), sinc_prob=0.1
+    ),
     blur_prob=0.8,
     resize=ResizeConfig(probs=(0.3, 0.4, 0.3), scale_range=(0.3, 1.2), relative_to="target"),
-    noise=NoiseConfig(gaussian_prob=0.5, sigma_range=(1.0, 25.0), poisson_scale_range=(0.05, 2.5), gray_prob=0.4),
+    noise=NoiseConfig(
+        gaussian_prob=0.5, sigma_range=(1.0, 25.0), poisson_scale_range=(0.05, 2.5), gray_prob=0.4
+    ),
     jpeg_range=None,  # the second JPEG belongs to the final step
 )
-_REALESRGAN_FINAL = FinalConfig(resize_first_prob=0.5, sinc_prob=0.8, sinc_sizes=(7, 21),
-                                sinc_cutoff=(math.pi / 3, math.pi), jpeg_range=(30, 95))
+_REALESRGAN_FINAL = FinalConfig(
+    resize_first_prob=0.5,
+    sinc_prob=0.8,
+    sinc_sizes=(7, 21),
+    sinc_cutoff=(math.pi / 3, math.pi),
+    jpeg_range=(30, 95),
+)
 
 REALESRGAN = DegradationConfig(
-    name="realesrgan", usm=UsmConfig(radius=50, weight=0.5, threshold=10.0),
-    first=_REALESRGAN_FIRST, second=_REALESRGAN_SECOND, final=_REALESRGAN_FINAL,
+    name="realesrgan",
+    usm=UsmConfig(radius=50, weight=0.5, threshold=10.0),
+    first=_REALESRGAN_FIRST,
+    second=_REALESRGAN_SECOND,
+    final=_REALESRGAN_FINAL,
 )
 
 OSEDIFF = DegradationConfig(
-    name="osediff", usm=None, first=_REALESRGAN_FIRST, second=_REALESRGAN_SECOND, final=_REALESRGAN_FINAL,
+    name="osediff",
+    usm=None,
+    first=_REALESRGAN_FIRST,
+    second=_REALESRGAN_SECOND,
+    final=_REALESRGAN_FINAL,
 )
 
 STABLESR = DegradationConfig(
     name="stablesr",
     usm=None,
     first=StageConfig(
-        kernel=KernelConfig(sigma_range=(0.2, 1.5), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5), sinc_prob=0.1),
+        kernel=KernelConfig(
+            sigma_range=(0.2, 1.5), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5), sinc_prob=0.1
+        ),
         blur_prob=1.0,
         resize=ResizeConfig(probs=(0.2, 0.7, 0.1), scale_range=(0.3, 1.5), relative_to="input"),
-        noise=NoiseConfig(gaussian_prob=0.5, sigma_range=(1.0, 15.0), poisson_scale_range=(0.05, 2.0), gray_prob=0.4),
+        noise=NoiseConfig(
+            gaussian_prob=0.5, sigma_range=(1.0, 15.0), poisson_scale_range=(0.05, 2.0), gray_prob=0.4
+        ),
         jpeg_range=(60, 95),
     ),
     second=StageConfig(
-        kernel=KernelConfig(sigma_range=(0.2, 1.0), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5), sinc_prob=0.1),
+        kernel=KernelConfig(
+            sigma_range=(0.2, 1.0), betag_range=(0.5, 2.0), betap_range=(1.0, 1.5), sinc_prob=0.1
+        ),
         blur_prob=0.5,
         resize=ResizeConfig(probs=(0.3, 0.4, 0.3), scale_range=(0.6, 1.2), relative_to="target"),
-        noise=NoiseConfig(gaussian_prob=0.5, sigma_range=(1.0, 12.0), poisson_scale_range=(0.05, 1.0), gray_prob=0.4),
+        noise=NoiseConfig(
+            gaussian_prob=0.5, sigma_range=(1.0, 12.0), poisson_scale_range=(0.05, 1.0), gray_prob=0.4
+        ),
         jpeg_range=None,
     ),
     final=FinalConfig(resize_first_prob=0.5, sinc_prob=0.8, jpeg_range=(60, 100)),
@@ -81,11 +109,17 @@ CODEFORMER_FACE = DegradationConfig(
     name="codeformer_face",
     usm=None,
     first=StageConfig(
-        kernel=KernelConfig(kinds=("iso", "aniso"), probs=(0.5, 0.5), sizes=(41, 41), sigma_range=(1.0, 15.0),
-                            sinc_prob=0.0),
+        kernel=KernelConfig(
+            kinds=("iso", "aniso"), probs=(0.5, 0.5), sizes=(41, 41), sigma_range=(1.0, 15.0), sinc_prob=0.0
+        ),
         blur_prob=1.0,
-        resize=ResizeConfig(probs=(0.0, 1.0, 0.0), scale_range=(1 / 30, 1 / 4), modes=("bilinear",),
-                            relative_to="input", down_uniform_in="factor"),
+        resize=ResizeConfig(
+            probs=(0.0, 1.0, 0.0),
+            scale_range=(1 / 30, 1 / 4),
+            modes=("bilinear",),
+            relative_to="input",
+            down_uniform_in="factor",
+        ),
         noise=NoiseConfig(gaussian_prob=1.0, sigma_range=(0.0, 20.0), gray_prob=0.0),
         jpeg_range=(30, 80),
     ),
@@ -98,8 +132,9 @@ BICUBIC = DegradationConfig(
     usm=None,
     first=None,
     second=None,
-    final=FinalConfig(resize_first_prob=1.0, resize_modes=("bicubic",), antialias=True, sinc_prob=0.0,
-                      jpeg_range=None),
+    final=FinalConfig(
+        resize_first_prob=1.0, resize_modes=("bicubic",), antialias=True, sinc_prob=0.0, jpeg_range=None
+    ),
 )
 
 #: Every preset by name (the Hydra configs in ``conf/degradation/`` name the same presets).

@@ -78,7 +78,9 @@ def sample_kernel(config: KernelConfig, generator: torch.Generator, factor: floa
     """A blur kernel as in Real-ESRGAN's dataset, stretched by ``factor`` (4K scaling)."""
     size = odd_size(generator, config.sizes)
     if bernoulli(generator, config.sinc_prob):
-        cutoff_range = config.sinc_cutoff_small if size < config.sinc_small_below else config.sinc_cutoff_large
+        cutoff_range = (
+            config.sinc_cutoff_small if size < config.sinc_small_below else config.sinc_cutoff_large
+        )
         cutoff = uniform(generator, *cutoff_range)
         return KernelParams(kind="sinc", size=scaled_size(size, factor), cutoff=min(math.pi, cutoff / factor))
     kind = config.kinds[choice(generator, config.probs)]
@@ -92,11 +94,19 @@ def sample_kernel(config: KernelConfig, generator: torch.Generator, factor: floa
     if kind.startswith(("generalized", "plateau")):
         low, high = config.betag_range if kind.startswith("generalized") else config.betap_range
         beta = uniform(generator, low, 1.0) if bernoulli(generator, 0.5) else uniform(generator, 1.0, high)
-    return KernelParams(kind=kind, size=scaled_size(size, factor), sigma_x=sigma_x * factor,
-                        sigma_y=sigma_y * factor, theta=theta, beta=beta)
+    return KernelParams(
+        kind=kind,
+        size=scaled_size(size, factor),
+        sigma_x=sigma_x * factor,
+        sigma_y=sigma_y * factor,
+        theta=theta,
+        beta=beta,
+    )
 
 
-def sample_final_sinc(config: FinalConfig, generator: torch.Generator, factor: float = 1.0) -> KernelParams | None:
+def sample_final_sinc(
+    config: FinalConfig, generator: torch.Generator, factor: float = 1.0
+) -> KernelParams | None:
     """The final sinc kernel (Real-ESRGAN: p=0.8, size 7-21, cut-off U(pi/3, pi)) or None."""
     if not bernoulli(generator, config.sinc_prob):
         return None
@@ -133,7 +143,9 @@ def sample_noise(config: NoiseConfig, generator: torch.Generator) -> NoiseParams
 
 def sample_stage(config: StageConfig, generator: torch.Generator, factor: float = 1.0) -> StageParams:
     """One blur -> resize -> noise -> JPEG stage."""
-    kernel = sample_kernel(config.kernel, generator, factor) if bernoulli(generator, config.blur_prob) else None
+    kernel = (
+        sample_kernel(config.kernel, generator, factor) if bernoulli(generator, config.blur_prob) else None
+    )
     resize = sample_resize(config.resize, generator)
     noise = sample_noise(config.noise, generator) if bernoulli(generator, config.noise_prob) else None
     quality = randint(generator, *config.jpeg_range) if config.jpeg_range is not None else None

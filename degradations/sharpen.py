@@ -48,7 +48,9 @@ def _usm_cpu(img: torch.Tensor, radius: int, weight: float, threshold: float) ->
     return torch.from_numpy(out)
 
 
-def usm_sharpen(img: torch.Tensor, radius: int = 51, weight: float = 0.5, threshold: float = 10.0) -> torch.Tensor:
+def usm_sharpen(
+    img: torch.Tensor, radius: int = 51, weight: float = 0.5, threshold: float = 10.0
+) -> torch.Tensor:
     """Sharpen one image.
 
     Args:

@@ -52,8 +52,13 @@ def test_record_replays_bit_exactly_through_json(preset: str, hr_image) -> None:
 def test_record_is_self_contained_without_the_preset(hr_image) -> None:
     """A record drawn from a heavily overridden config replays with no access to that config."""
     hr = hr_image(64, 64)
-    custom = degradations.build("realesrgan", scale=2, kernel_scale=1.7,
-                                first={"noise": {"gaussian_prob": 0.0}}, second={"blur_prob": 1.0})
+    custom = degradations.build(
+        "realesrgan",
+        scale=2,
+        kernel_scale=1.7,
+        first={"noise": {"gaussian_prob": 0.0}},
+        second={"blur_prob": 1.0},
+    )
     lq, params = custom(hr, _gen(1))
     record = json.loads(json.dumps(params.to_dict()))
     assert record["kernel_scale"] == 1.7 and record["first"]["noise"]["kind"] == "poisson"
@@ -78,7 +83,9 @@ def test_call_on_a_batch_draws_one_record_per_sample(hr_image) -> None:
     deg = degradations.build("osediff", scale=4)
     batch = torch.stack([hr_image(64, 64, seed=s) for s in range(3)])
     lq, params = deg(batch, _gen(5))
-    assert isinstance(params, list) and len(params) == 3 and len({json.dumps(p.to_dict()) for p in params}) == 3
+    assert (
+        isinstance(params, list) and len(params) == 3 and len({json.dumps(p.to_dict()) for p in params}) == 3
+    )
     generator = _gen(5)
     expected = [deg.sample_params(generator, hr_size=(64, 64)) for _ in range(3)]
     assert params == expected
@@ -118,8 +125,9 @@ def test_bicubic_draws_nothing_and_is_antialiased_bicubic(hr_image) -> None:
     before = generator.get_state()
     lq, _ = degradations.build("bicubic", scale=4)(hr, generator)
     assert torch.equal(generator.get_state(), before)
-    expected = torch.nn.functional.interpolate(hr[None], size=(16, 16), mode="bicubic", align_corners=False,
-                                               antialias=True)[0]
+    expected = torch.nn.functional.interpolate(
+        hr[None], size=(16, 16), mode="bicubic", align_corners=False, antialias=True
+    )[0]
     assert torch.equal(lq, torch.clamp(torch.round(expected * 255), 0, 255) / 255)
 
 
@@ -138,13 +146,16 @@ def test_unknown_preset_suggests_the_closest() -> None:
         degradations.build("codeformer")
 
 
-@pytest.mark.parametrize(("bad", "error", "match"), [
-    (np.zeros((3, 8, 8), np.float32), TypeError, "torch.Tensor"),
-    (torch.zeros(3, 8, 8, dtype=torch.float64), TypeError, "float32"),
-    (torch.zeros(4, 8, 8), ValueError, r"\(3, H, W\)"),
-    (torch.full((3, 8, 8), 1.5), ValueError, r"in \[0, 1\]"),
-    (torch.full((3, 8, 8), float("nan")), ValueError, "finite"),
-])
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (np.zeros((3, 8, 8), np.float32), TypeError, "torch.Tensor"),
+        (torch.zeros(3, 8, 8, dtype=torch.float64), TypeError, "float32"),
+        (torch.zeros(4, 8, 8), ValueError, r"\(3, H, W\)"),
+        (torch.full((3, 8, 8), 1.5), ValueError, r"in \[0, 1\]"),
+        (torch.full((3, 8, 8), float("nan")), ValueError, "finite"),
+    ],
+)
 def test_bad_inputs_get_clear_errors(bad, error, match) -> None:
     deg = degradations.build("bicubic", scale=4)
     with pytest.raises(error, match=match):

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from degradations import KernelConfig, KernelParams
-from degradations import filtering, kernels, sampling
+from degradations import KernelConfig, KernelParams, filtering, kernels, sampling
 
 CASES = [  # (size, sigma_x, sigma_y, theta, beta)
     (7, 0.2, 0.2, 0.0, 0.5),
@@ -46,14 +45,18 @@ def test_make_kernel_dispatches_every_kind(basicsr) -> None:
     pairs = {
         KernelParams("iso", 9, 1.5, 1.5, 0.0): bd.bivariate_Gaussian(9, 1.5, 1.5, 0, isotropic=True),
         KernelParams("aniso", 9, 1.5, 0.5, 0.3): bd.bivariate_Gaussian(9, 1.5, 0.5, 0.3, isotropic=False),
-        KernelParams("generalized_iso", 9, 1.5, 1.5, 0.0, beta=2.0):
-            bd.bivariate_generalized_Gaussian(9, 1.5, 1.5, 0, 2.0, isotropic=True),
-        KernelParams("generalized_aniso", 9, 1.5, 0.5, 0.3, beta=2.0):
-            bd.bivariate_generalized_Gaussian(9, 1.5, 0.5, 0.3, 2.0, isotropic=False),
-        KernelParams("plateau_iso", 9, 1.5, 1.5, 0.0, beta=1.5):
-            bd.bivariate_plateau(9, 1.5, 1.5, 0, 1.5, isotropic=True),
-        KernelParams("plateau_aniso", 9, 1.5, 0.5, 0.3, beta=1.5):
-            bd.bivariate_plateau(9, 1.5, 0.5, 0.3, 1.5, isotropic=False),
+        KernelParams("generalized_iso", 9, 1.5, 1.5, 0.0, beta=2.0): bd.bivariate_generalized_Gaussian(
+            9, 1.5, 1.5, 0, 2.0, isotropic=True
+        ),
+        KernelParams("generalized_aniso", 9, 1.5, 0.5, 0.3, beta=2.0): bd.bivariate_generalized_Gaussian(
+            9, 1.5, 0.5, 0.3, 2.0, isotropic=False
+        ),
+        KernelParams("plateau_iso", 9, 1.5, 1.5, 0.0, beta=1.5): bd.bivariate_plateau(
+            9, 1.5, 1.5, 0, 1.5, isotropic=True
+        ),
+        KernelParams("plateau_aniso", 9, 1.5, 0.5, 0.3, beta=1.5): bd.bivariate_plateau(
+            9, 1.5, 0.5, 0.3, 1.5, isotropic=False
+        ),
         KernelParams("sinc", 9, cutoff=1.0): bd.circular_lowpass_kernel(1.0, 9),
     }
     for params, ref in pairs.items():
@@ -66,17 +69,33 @@ def test_kernels_sum_to_one_and_anisotropic_moments_match_the_covariance() -> No
     kernel = kernels.gaussian_kernel(41, sx, sy, theta)
     assert abs(float(kernel.sum()) - 1.0) < 1e-12
     xx, yy = kernels.mesh_grid(41)
-    moments = torch.tensor([[(kernel * xx * xx).sum(), (kernel * xx * yy).sum()],
-                            [(kernel * yy * xx).sum(), (kernel * yy * yy).sum()]], dtype=torch.float64)
+    moments = torch.tensor(
+        [
+            [(kernel * xx * xx).sum(), (kernel * xx * yy).sum()],
+            [(kernel * yy * xx).sum(), (kernel * yy * yy).sum()],
+        ],
+        dtype=torch.float64,
+    )
     c, s = math.cos(theta), math.sin(theta)
-    expected = torch.tensor([[sx**2 * c * c + sy**2 * s * s, (sx**2 - sy**2) * c * s],
-                             [(sx**2 - sy**2) * c * s, sx**2 * s * s + sy**2 * c * c]], dtype=torch.float64)
+    expected = torch.tensor(
+        [
+            [sx**2 * c * c + sy**2 * s * s, (sx**2 - sy**2) * c * s],
+            [(sx**2 - sy**2) * c * s, sx**2 * s * s + sy**2 * c * c],
+        ],
+        dtype=torch.float64,
+    )
     assert torch.allclose(moments, expected, atol=1e-6)
-    for params in (KernelParams("plateau_aniso", 21, 2.0, 1.0, 0.4, beta=1.3), KernelParams("sinc", 21, cutoff=1.2)):
+    for params in (
+        KernelParams("plateau_aniso", 21, 2.0, 1.0, 0.4, beta=1.3),
+        KernelParams("sinc", 21, cutoff=1.2),
+    ):
         assert abs(float(kernels.make_kernel(params).sum()) - 1.0) < 1e-12
     # beta = 1 generalized Gaussian is the Gaussian
-    assert torch.allclose(kernels.generalized_gaussian_kernel(15, 2.0, 1.0, 0.4, 1.0),
-                          kernels.gaussian_kernel(15, 2.0, 1.0, 0.4), atol=1e-15)
+    assert torch.allclose(
+        kernels.generalized_gaussian_kernel(15, 2.0, 1.0, 0.4, 1.0),
+        kernels.gaussian_kernel(15, 2.0, 1.0, 0.4),
+        atol=1e-15,
+    )
 
 
 def test_separable_factor_reproduces_the_isotropic_kernel() -> None:
@@ -91,7 +110,15 @@ def test_sampled_kernels_follow_realesrgan_rules() -> None:
     generator = torch.Generator().manual_seed(0)
     drawn = [sampling.sample_kernel(config, generator) for _ in range(600)]
     kinds = {k.kind for k in drawn}
-    assert kinds == {"iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso", "plateau_aniso", "sinc"}
+    assert kinds == {
+        "iso",
+        "aniso",
+        "generalized_iso",
+        "generalized_aniso",
+        "plateau_iso",
+        "plateau_aniso",
+        "sinc",
+    }
     assert {k.size for k in drawn} == set(range(7, 22, 2))
     for k in drawn:
         if k.kind == "sinc":
@@ -122,8 +149,11 @@ def test_kernel_scale_stretches_sizes_and_sigmas() -> None:
 @pytest.mark.parametrize("shape", [(3, 40, 56), (3, 5, 4)])
 def test_filter2d_cpu_and_torch_paths_match_basicsr(basicsr, kind, shape) -> None:
     """cv2 (CPU) and conv2d (CUDA) paths agree with basicsr's filter2D; tiny images fold borders."""
-    params = {"iso": KernelParams("iso", 21, 2.0, 2.0, 0.0), "aniso": KernelParams("aniso", 13, 2.0, 0.7, 0.5),
-              "sinc": KernelParams("sinc", 9, cutoff=1.3)}[kind]
+    params = {
+        "iso": KernelParams("iso", 21, 2.0, 2.0, 0.0),
+        "aniso": KernelParams("aniso", 13, 2.0, 0.7, 0.5),
+        "sinc": KernelParams("sinc", 9, cutoff=1.3),
+    }[kind]
     img = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     kernel = kernels.make_kernel(params)
     factor = kernels.separable_factor(params)
@@ -137,5 +167,9 @@ def test_filter2d_cpu_and_torch_paths_match_basicsr(basicsr, kind, shape) -> Non
 
 def test_reflect101_indices_match_numpy_reflect() -> None:
     for length, pad in ((10, 3), (4, 10), (2, 5), (1, 4)):
-        expected = np.pad(np.arange(length), pad, mode="reflect") if length > 1 else np.zeros(length + 2 * pad)
-        assert np.array_equal(filtering.reflect101_indices(length, pad, torch.device("cpu")).numpy(), expected)
+        expected = (
+            np.pad(np.arange(length), pad, mode="reflect") if length > 1 else np.zeros(length + 2 * pad)
+        )
+        assert np.array_equal(
+            filtering.reflect101_indices(length, pad, torch.device("cpu")).numpy(), expected
+        )

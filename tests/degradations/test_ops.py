@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from degradations import NoiseParams, usm_sharpen
-from degradations import noise, resize, sharpen
+from degradations import NoiseParams, noise, resize, sharpen, usm_sharpen
 from degradations.jpeg import jpeg_compress
 
 
@@ -38,11 +37,14 @@ def test_poisson_noise_variance_matches_basicsr(basicsr, hr_image, scale: float,
     ours = noise.make_noise(img, NoiseParams(kind="poisson", gray=gray, seed=3, poisson_scale=scale))
     torch.manual_seed(0)  # basicsr draws from the global torch RNG
     ref = basicsr.data.degradations.generate_poisson_noise_pt(
-        img[None], scale=scale, gray_noise=torch.tensor([1.0 if gray else 0.0]))[0]
+        img[None], scale=scale, gray_noise=torch.tensor([1.0 if gray else 0.0])
+    )[0]
     assert float(ours.var()) == pytest.approx(float(ref.var()), rel=0.05)
     assert abs(float(ours.mean())) < 2e-3
     # Poisson: Var[count / L] = img / L, so the pooled variance is scale^2 * mean(img) / L (L = 256 here)
-    source = img if not gray else (img * torch.tensor([0.2989, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
+    source = (
+        img if not gray else (img * torch.tensor([0.2989, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
+    )
     assert float(ours.var()) == pytest.approx(scale**2 * float(source.mean()) / 256, rel=0.05)
     if gray:
         assert torch.equal(ours[0], ours[2])
@@ -127,4 +129,6 @@ def test_jpeg_pixel_conversions_match_the_torch_expressions() -> None:
     expected = torch.clamp(torch.round(x * 255), 0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
     codes = to_uint8_hwc(x)
     assert codes.dtype == np.uint8 and np.array_equal(codes, expected)
-    assert torch.equal(from_uint8_hwc(codes, x.device), torch.from_numpy(expected).permute(2, 0, 1).float() / 255)
+    assert torch.equal(
+        from_uint8_hwc(codes, x.device), torch.from_numpy(expected).permute(2, 0, 1).float() / 255
+    )

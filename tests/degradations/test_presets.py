@@ -59,7 +59,9 @@ def test_codeformer_face_draws_cover_its_ranges() -> None:
     drawn = [deg.sample_params(generator) for _ in range(200)]
     factors = [1 / p.first.resize.scale for p in drawn]
     assert 4 <= min(factors) < 6 and 28 < max(factors) <= 30
-    assert {p.first.kernel.kind for p in drawn} == {"iso", "aniso"} and {p.first.kernel.size for p in drawn} == {41}
+    assert {p.first.kernel.kind for p in drawn} == {"iso", "aniso"} and {
+        p.first.kernel.size for p in drawn
+    } == {41}
     assert all(1 <= p.first.kernel.sigma_x <= 15 and 30 <= p.first.jpeg_quality <= 80 for p in drawn)
     assert all(p.first.noise.kind == "gaussian" and not p.first.noise.gray for p in drawn)
     assert all(p.second is None and p.final.sinc is None and p.final.jpeg_quality is None for p in drawn)
@@ -89,7 +91,9 @@ def test_realesrgan_draw_frequencies_follow_the_x4plus_options() -> None:
 
 
 def test_overrides_are_nested_and_checked() -> None:
-    deg = degradations.build("realesrgan", usm=None, first={"noise": {"sigma_range": [1, 2], "gaussian_prob": 1.0}})
+    deg = degradations.build(
+        "realesrgan", usm=None, first={"noise": {"sigma_range": [1, 2], "gaussian_prob": 1.0}}
+    )
     assert deg.config.usm is None and deg.config.first.noise.sigma_range == (1.0, 2.0)
     params = deg.sample_params(torch.Generator().manual_seed(0))
     assert params.usm is None and 1 <= params.first.noise.sigma <= 2
@@ -137,14 +141,22 @@ def test_hydra_override_reaches_the_config() -> None:
     from hydra.utils import instantiate
 
     with initialize_config_module(config_module="portraitsr4k.conf", version_base="1.3"):
-        cfg = compose(overrides=["+degradation=realesrgan", "degradation.scale=2",
-                                 "degradation.reference_resolution=512", "+degradation.usm=null"])
+        cfg = compose(
+            overrides=[
+                "+degradation=realesrgan",
+                "degradation.scale=2",
+                "degradation.reference_resolution=512",
+                "+degradation.usm=null",
+            ]
+        )
     deg = instantiate(cfg.degradation)
     assert deg.scale == 2 and deg.config.reference_resolution == 512 and deg.config.usm is None
 
 
 def test_importing_degradations_pulls_in_no_other_project_package() -> None:
-    code = ("import sys, degradations; bad = [m for m in ('torchvision', 'portraitsr4k', 'benchmarks', "
-            "'headsup_model', 'scipy', 'basicsr') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, degradations; bad = [m for m in ('torchvision', 'portraitsr4k', 'benchmarks', "
+        "'headsup_model', 'scipy', 'basicsr') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
