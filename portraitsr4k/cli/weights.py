@@ -40,10 +40,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     headers = ("name", "present", "path", "used by")
     table = [(r["name"], "yes" if r["present"] else "no", r["path"], r["used_by"]) for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     have = sum(r["present"] for r in rows)
     print(f"\n{have}/{len(rows)} present; weights home: {weights_home()}")
     return 0
