@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import numbers
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class FaceDetector(abc.ABC):
     name: str = "detector"
 
     def __init__(self, *, min_score: float) -> None:
-        if not isinstance(min_score, (int, float)) or isinstance(min_score, bool):
+        if not isinstance(min_score, numbers.Real) or isinstance(min_score, bool):
             raise TypeError(f"min_score: expected a float, got {type(min_score).__name__}")
         if not 0.0 <= float(min_score) <= 1.0:
             raise ValueError(f"min_score: expected a value in [0, 1], got {min_score}")
@@ -88,8 +89,8 @@ def detect_on_reduced(detector: FaceDetector, rgb_reduced: np.ndarray, scale_x: 
     found more reliably after reduction (reliability-and-performance.md A5 row 24).
     """
     for value, what in ((scale_x, "scale_x"), (scale_y, "scale_y")):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{what}: expected a float (full / reduced size), got {type(value).__name__}")
         if not value > 0:
             raise ValueError(f"{what}: expected > 0, got {value}")
-    return [face.scaled(scale_x, scale_y) for face in detector.detect(rgb_reduced)]
+    return [face.scaled(float(scale_x), float(scale_y)) for face in detector.detect(rgb_reduced)]
