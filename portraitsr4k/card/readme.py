@@ -169,6 +169,11 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     return "\n".join(lines)
 
 
+def _relaxed(config: Any) -> bool:
+    source = config_to_container(config).get("source")
+    return isinstance(source, Mapping) and bool(source.get("relax_gate"))
+
+
 def render_card(stats: CardStats, manifest: Manifest, config: Any, figures: Mapping[str, str], *,
                 pretty_name: str = "PortraitSR-4K") -> str:
     """The full ``README.md`` text (YAML front matter + Markdown body)."""
@@ -188,6 +193,10 @@ def render_card(stats: CardStats, manifest: Manifest, config: Any, figures: Mapp
         "(HR pixels), the identity cluster, the ids of other photos of the same person "
         "(`references`), texture and quality scores, and the full degradation record that "
         "replays the LQ exactly. Train and test are disjoint by identity.", "",
+        *(["**Note:** this build relaxed the 4K size gate for its source (`relax_gate: true`, e.g. "
+           "the `demo` source of photos shipped in Python packages): its images are smaller than 4K "
+           "and it is meant for trying the toolkit, not for training or benchmarking.", ""]
+          if _relaxed(config) else []),
         "```python", "from datasets import load_dataset",
         "pairs = load_dataset(\"<this repo or folder>\")            # train / test, hr and lq as PIL images",
         *(["refs = load_dataset(\"<this repo or folder>\", \"pairs\")  # same-person reference pairs"]

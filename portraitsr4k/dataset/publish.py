@@ -1,9 +1,10 @@
 """Publish a verified PortraitSR-4K build to a Hugging Face dataset repo.
 
 :func:`prepare_publish` verifies the build (refusing one that fails), and lists exactly the
-files that would be uploaded: ``README.md``, the card figures, ``manifest.json`` and every shard
-under ``data/`` and ``pairs/``. Status records, lock and temp files, Hydra logs and any other
-file in ``out_dir`` stay local. :func:`upload` sends them with ``huggingface_hub``:
+files that would be uploaded: ``README.md``, the card figures, ``manifest.json``,
+``build_config.yaml`` (when the builder saved it) and every shard under ``data/`` and
+``pairs/``. Status records, work caches, lock and temp files, Hydra logs and any other file in
+``out_dir`` stay local. :func:`upload` sends them with ``huggingface_hub``:
 
 - ``HfApi.upload_large_folder`` where the installed ``huggingface_hub`` has it (0.25-1.x): the
   resumable uploader (hash / pre-upload / commit tasks cached in ``<out_dir>/.cache/huggingface``);
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SHARD_PREFIXES = ("data/", "pairs/")
+#: The resolved build config the builder saves beside the card (uploaded when present).
+BUILD_CONFIG_NAME = "build_config.yaml"
 
 
 class PublishError(RuntimeError):
@@ -89,7 +92,7 @@ def prepare_publish(out_dir: Path | str, *, decode_images: bool = True, progress
                            "(portraitsr4k-build writes it; or call portraitsr4k.card.write_card)")
     manifest = read_manifest(out_dir)
     files = [PlannedFile(name, entry.bytes, entry.sha256) for name, entry in manifest.shards.items()]
-    for name in (CARD_NAME, MANIFEST_NAME, *sorted(FIGURE_NAMES.values())):
+    for name in (CARD_NAME, MANIFEST_NAME, BUILD_CONFIG_NAME, *sorted(FIGURE_NAMES.values())):
         path = out_dir / name
         if path.is_file():
             files.append(PlannedFile(name, path.stat().st_size, file_sha256(path)))

@@ -13,7 +13,12 @@ reports, without stopping at the first one, every:
 - ``checksum``: a page fails its CRC (``page_checksum_verification=True``), or the file is not
   readable Parquet;
 - ``decode``: an ``hr``/``lq`` image that does not decode, or whose size disagrees with
-  ``hr_width``/``hr_height``/``lq_width``/``lq_height``.
+  ``hr_width``/``hr_height``/``lq_width``/``lq_height``;
+- ``scale``: a row whose ``lq_width``/``lq_height`` is not ``hr_width // scale`` /
+  ``hr_height // scale``;
+- ``row_group``: a row group above the Hub viewer's limit (286.10 MiB in memory; the
+  dataset viewer refuses it with ``TooBigContentError``); ``folder``: a folder with 10,000 or
+  more entries (the Hub's per-folder limit).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 #: Folders of a build that hold shards, with the schema their shards must have.
 SHARD_FOLDERS: dict[str, Features] = {"data": FEATURES, "pairs": PAIR_FEATURES}
+#: The Hub dataset viewer refuses row groups above this many uncompressed bytes.
+VIEWER_MAX_ROW_GROUP_BYTES = int(286.10 * 1024 * 1024)
+#: The Hub's limit on entries per folder.
+HUB_MAX_FOLDER_ENTRIES = 10_000
 _NAME = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.parquet$")
 
 
@@ -117,6 +126,37 @@ def _check_schema(name: str, handle: pq.ParquetFile, features: Features, report:
         report.add(name, "schema", "huggingface features metadata is missing or differs (load_dataset would not decode images)")
 
 
+def _check_layout(name: str, handle: pq.ParquetFile, report: VerifyReport) -> None:
+    """Row-group sizes (viewer limit) and the ``lq = hr // scale`` relation of every row."""
+    for group in range(handle.metadata.num_row_groups):
+        size = handle.metadata.row_group(group).total_byte_size
+        if size > VIEWER_MAX_ROW_GROUP_BYTES:
+            report.add(name, "row_group", f"row group {group} holds {size} bytes uncompressed, above the "
+                                          f"Hub viewer's {VIEWER_MAX_ROW_GROUP_BYTES}")
+    columns = ["id", "scale", "hr_width", "hr_height", "lq_width", "lq_height"]
+    if not set(columns) <= set(handle.schema_arrow.names):
+        return
+    for row in handle.read(columns=columns).to_pylist():
+        scale = row["scale"]
+        if not scale or scale < 1:
+            report.add(name, "scale", f"row {row['id']!r}: scale {scale!r} is not a positive integer")
+            continue
+        want = (row["hr_width"] // scale, row["hr_height"] // scale)
+        if (row["lq_width"], row["lq_height"]) != want:
+            report.add(name, "scale", f"row {row['id']!r}: LQ {row['lq_width']}x{row['lq_height']} is not "
+                                      f"HR {row['hr_width']}x{row['hr_height']} // {scale} = {want[0]}x{want[1]}")
+
+
+def _check_folders(out_dir: Path, report: VerifyReport) -> None:
+    for folder in SHARD_FOLDERS:
+        for directory in [out_dir / folder, *(p for p in (out_dir / folder).rglob("*") if p.is_dir())]:
+            if directory.is_dir():
+                entries = sum(1 for _ in directory.iterdir())
+                if entries >= HUB_MAX_FOLDER_ENTRIES:
+                    report.add(directory.relative_to(out_dir).as_posix(), "folder",
+                               f"{entries} entries; the Hub allows fewer than {HUB_MAX_FOLDER_ENTRIES} per folder")
+
+
 def _check_images(name: str, handle: pq.ParquetFile, report: VerifyReport) -> None:
     from portraitsr4k.image_io import decode
 
@@ -167,6 +207,7 @@ def verify_dataset(out_dir: Path | str, *, decode_images: bool = True, progress:
 
     files = _shard_files(out_dir)
     _check_names(files, report)
+    _check_folders(out_dir, report)
     for name in sorted(set(manifest.shards) - set(files)):
         report.add(name, "missing", "listed in the manifest but not on disk")
     for name in sorted(set(files) - set(manifest.shards)):
@@ -189,6 +230,7 @@ def verify_dataset(out_dir: Path | str, *, decode_images: bool = True, progress:
             if rows != entry.rows:
                 report.add(name, "rows", f"{rows} rows, manifest says {entry.rows}")
             _check_schema(name, handle, SHARD_FOLDERS[name.split("/", 1)[0]], report)
+            _check_layout(name, handle, report)
             # Reading every column of every row group runs the CRC check of every page.
             for group in range(handle.metadata.num_row_groups):
                 handle.read_row_group(group)

@@ -26,6 +26,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -177,6 +178,32 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.\d+\.[0-9a-f]{12}\.tmp$")
+
+
+def temp_files(directory: Path | str) -> list[Path]:
+    """Temporary files this module leaves behind when a writer process is killed mid-write."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if _TEMP_NAME.match(p.name) and p.is_file())
+
+
+def remove_temp_files(directory: Path | str) -> list[Path]:
+    """Delete :func:`temp_files` of ``directory``; returns what was removed.
+
+    Only safe while no other process writes into ``directory`` (i.e. under the build lock): a
+    live writer's temp file looks the same as a dead one's.
+    """
+    removed = []
+    for path in temp_files(directory):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        logger.info("removed %d temporary files of interrupted writes in %s", len(removed), directory)
+    return removed
 
 
 def file_sha256(path: Path) -> str:

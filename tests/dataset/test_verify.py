@@ -102,6 +102,21 @@ def test_decode_checks(manifested_build: Path, make_row) -> None:
     record_shard(manifested_build, write_shard([broken, resized], target))
     report = verify_dataset(manifested_build, progress=False)
     messages = [str(p) for p in report.problems]
-    assert len(messages) == 2, messages
-    assert messages[0].startswith("data/test-00000-of-00001.parquet: decode: row '0000000000000005': hr does not decode")
-    assert "lq is 16x16, columns say 17x16" in messages[1]
+    assert len(messages) == 3, messages
+    assert "scale: row '0000000000000006': LQ 17x16 is not HR 64x64 // 4 = 16x16" in messages[0]
+    assert messages[1].startswith("data/test-00000-of-00001.parquet: decode: row '0000000000000005': hr does not decode")
+    assert "lq is 16x16, columns say 17x16" in messages[2]
+
+
+def test_scale_and_viewer_limits(manifested_build: Path, make_row, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = make_row(5, split="test")
+    row["lq_height"] = 15  # HR is 64 px high, scale 4: LQ must be 16
+    target = manifested_build / "data" / shard_name("test", 0, 1)
+    record_shard(manifested_build, write_shard([row, make_row(6, split="test")], target))
+    report = verify_dataset(manifested_build, decode_images=False, progress=False)
+    assert [str(p) for p in report.problems] == [
+        "data/test-00000-of-00001.parquet: scale: row '0000000000000005': LQ 16x15 is not HR 64x64 // 4 = 16x16"]
+    monkeypatch.setattr("portraitsr4k.dataset.verify.VIEWER_MAX_ROW_GROUP_BYTES", 1000)
+    monkeypatch.setattr("portraitsr4k.dataset.verify.HUB_MAX_FOLDER_ENTRIES", 3)
+    kinds = _kinds(verify_dataset(manifested_build, decode_images=False, progress=False))
+    assert (SHARD, "row_group") in kinds and ("data", "folder") in kinds
