@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = ["sniff_format", "is_signature_prefix", "truncation_reason", "png_bit_depth", "png_exif_chunk"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MAX_CHUNK = 2**31 - 1  # PNG spec: chunk lengths are at most 2^31 - 1
 
 # (format name, signature, offset). Allowed formats first; the rest only name what we refuse.
 _SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
@@ -114,6 +115,8 @@ def _png_truncation(data: bytes) -> str | None:
     while pos + 8 <= n:
         length = int.from_bytes(data[pos:pos + 4], "big")
         chunk_type = bytes(data[pos + 4:pos + 8])
+        if not chunk_type.isalpha() or length > _PNG_MAX_CHUNK:
+            return None  # misaligned or damaged chunk header: corrupt, not cut short
         end = pos + 12 + length
         if end > n:
             return f"PNG chunk {chunk_type!r} needs {end} bytes, the file has {n}"

@@ -281,3 +281,10 @@ def test_trailer_after_eoi_is_allowed(make_encoded) -> None:
     data = make_encoded("JPEG", 64, 96) + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
     decoded = decode(data)
     assert decoded.ok and decoded.rgb.shape == (64, 96, 3)
+
+
+def test_inserted_bytes_in_png_are_corrupt_not_truncated(make_encoded) -> None:
+    data = make_encoded("PNG", 32, 32)
+    idat = data.index(b"IDAT")
+    damaged = data[:idat + 40] + b"\x00garbage\x00" + data[idat + 40:]  # chunk walk misaligned
+    assert decode(damaged).status == "error:corrupt"
