@@ -122,6 +122,7 @@ class BenchmarkRunner:
         self.cache = OutputCache(self.out_dir)
         self._metric_down: dict[str, str] = {}  # metric name -> unavailability reason
         self._unavailable: dict[tuple, str] = {}
+        self._metric_broken: dict[str, str] = {}  # metric name -> why its set-up failed
         self._conventions = {m.name: json.dumps(m.convention(), sort_keys=True) for m in self.metrics}
         self._hashes = {m.name: m.config_hash() for m in self.metrics}
 
@@ -176,6 +177,9 @@ class BenchmarkRunner:
             except MetricUnavailable as err:
                 logger.warning("metric %s skipped: %s", metric.name, err.reason)
                 self._metric_down[metric.name] = err.reason
+            except Exception as err:  # noqa: BLE001 - a broken metric must not stop the others
+                logger.error("metric %s cannot start: %s: %s", metric.name, type(err).__name__, err)
+                self._metric_broken[metric.name] = f"metric could not start: {type(err).__name__}: {err}"
         with RecordWriter(self.out_dir / "records", run_id=summary.run_id) as writer:
             for method in self.methods:
                 self._run_method(method, reader, n, done, writer, summary)
@@ -229,6 +233,9 @@ class BenchmarkRunner:
                     key = self._key(method, mhash, sample.id, m, region, fi)
                     if key in done:
                         summary.cells_cached += 1
+                    elif m.name in self._metric_broken:
+                        self._row(writer, summary, method, mhash, sample.id, m, region, fi, "error",
+                                  message=self._metric_broken[m.name])
                     elif m.name in self._metric_down:
                         # Unavailable: one status row per cell, unless the same reason is on record.
                         if self._unavailable.get(key) == self._metric_down[m.name]:
@@ -396,7 +403,7 @@ class BenchmarkRunner:
     def _set_metrics(self, method: SRMethod, mhash: str, reader: Any, n: int, done: set[tuple],
                      writer: RecordWriter, summary: RunSummary) -> None:
         """Set-level metrics (FID) over the method's output folder vs the HR folder."""
-        for metric in (m for m in self.metrics if m.kind == "set"):
+        for metric in (m for m in self.metrics if m.kind == "set" and m.name not in self._metric_broken):
             key = self._key(method, mhash, "*", metric, "full", -1)
             if key in done or (metric.name in self._metric_down
                                and self._unavailable.get(key) == self._metric_down[metric.name]):

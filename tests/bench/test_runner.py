@@ -157,3 +157,16 @@ def test_run_survives_a_failing_image(bench_dataset: Path, tmp_path: Path) -> No
     bad = df[df.status == "error"]
     assert bad.image_id.tolist() == ["c_astronaut"] and bad.message.str.contains("boom on purpose").all()
     assert (df.status == "ok").sum() == 3 and summary.statuses["error"] == 1
+
+
+def test_a_metric_that_cannot_start_does_not_stop_the_run(bench_dataset: Path, tmp_path: Path) -> None:
+    class Broken(PSNR):
+        def check_available(self) -> None:
+            raise KeyError("catalog entry missing")
+
+    summary = _runner(tmp_path, bench_dataset, [BicubicMethod()],
+                      [PSNR(name="psnr", regions=("full",)), Broken(name="broken", regions=("full",))]).run()
+    df = load_records([tmp_path])
+    assert set(df[df.metric == "broken"].status) == {"error"}
+    assert df[df.metric == "broken"].message.str.contains("catalog entry missing").all()
+    assert (df[df.metric == "psnr"].status == "ok").all() and summary.statuses["ok"] == 4
