@@ -90,3 +90,9 @@ def test_histogram_png_rejects_empty() -> None:
         histogram_png({}, title="x")
     with pytest.raises(ValueError, match="no finite values"):
         histogram_png({"a": [float("nan")]}, title="x")
+
+
+def test_relaxed_gate_is_stated(manifested_build: Path, build_config: dict) -> None:
+    assert "relaxed the 4K size gate" not in write_card(manifested_build, build_config).read_text()
+    relaxed = {**build_config, "source": {**build_config["source"], "relax_gate": True}}
+    assert "relaxed the 4K size gate" in write_card(manifested_build, relaxed).read_text()
