@@ -95,6 +95,21 @@ def _extract_member(archive: Path, filename: str, dest: Path) -> None:
         os.replace(part, dest)
 
 
+def _extract_siblings(entry: WeightFile, archive: Path) -> None:
+    """Also unpack the other catalog files that live in the same archive (SCRFD and ArcFace share
+    ``buffalo_l.zip``), so fetching both does not download the ~300 MB pack twice."""
+    from portraitsr4k.weights.catalog import WEIGHTS
+
+    with zipfile.ZipFile(archive) as zf:
+        names = {os.path.basename(m) for m in zf.namelist()}
+    for other in WEIGHTS:
+        if other is entry or other.archive != entry.archive or other.subdir != entry.subdir:
+            continue
+        target = weights_home() / other.subdir / other.filename
+        if other.filename in names and not target.exists():
+            _extract_member(archive, other.filename, target)
+
+
 def _fetch_hf_repo(entry: WeightFile, dest: Path) -> Path:
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         raise FetchError(f"cannot fetch {entry.hf_repo}: HF_HUB_OFFLINE is set")
@@ -143,6 +158,7 @@ def fetch(name: str | WeightFile, *, force: bool = False, mirror: str | None = N
         with tempfile.TemporaryDirectory(dir=_ensure(dest.parent)) as tmp:
             archive = download_url(url, Path(tmp) / entry.archive, timeout=timeout, progress=progress)
             _extract_member(archive, entry.filename, dest)
+            _extract_siblings(entry, archive)
         _verify_after_extract(entry, dest)
         return dest
     url = f"{base}/{entry.filename}" if base else entry.url

@@ -106,3 +106,17 @@ def test_manual_and_hf_offline(homes: dict[str, Path], monkeypatch: pytest.Monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(FetchError, match="HF_HUB_OFFLINE"):
         fetch("sd21_base", progress=False)
+
+
+def test_shared_archive_unpacks_catalog_siblings(homes: dict[str, Path], file_server) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("det_10g.onnx", b"detector")
+        zf.writestr("w600k_r50.onnx", b"recognizer")
+        zf.writestr("genderage.onnx", b"not catalogued")
+    file_server.files["/insightface/buffalo_l/buffalo_l.zip"] = buf.getvalue()
+    path = fetch("insightface_scrfd_10g", mirror=file_server.url, progress=False)
+    assert path.read_bytes() == b"detector"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["det_10g.onnx", "w600k_r50.onnx"]
+    assert fetch("insightface_arcface_r50", mirror=file_server.url, progress=False).read_bytes() == b"recognizer"
+    assert file_server.hits["/insightface/buffalo_l/buffalo_l.zip"] == 1  # the pack was downloaded once
