@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from benchmarks.methods.base import MethodUnavailable, SRMethod, check_lq, file_identity
+from benchmarks.methods.base import MethodUnavailable, SRMethod, check_lq
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class FolderMethod(SRMethod):
 
     def find(self, sample_id: str) -> Path | None:
         """The file holding ``sample_id``'s output, or ``None``."""
-        assert self.path is not None
+        self.check_available()
         for ext in _EXTENSIONS:
             for candidate in (self.path / f"{sample_id}{ext}", self.path / f"{sample_id}{ext.upper()}"):
                 if candidate.is_file():
@@ -63,10 +63,6 @@ class FolderMethod(SRMethod):
                 if img.size != (w, h):
                     problems.append(f"{f.name}: size {img.size[0]}x{img.size[1]}, expected {w}x{h}")
         return problems
-
-    def cache_key(self, sample_id: str) -> str | None:
-        """Identity of one sample's file, so a replaced file invalidates its cached output."""
-        return file_identity(self.find(sample_id)) if self.path else None
 
     def upscale(self, lq: np.ndarray, *, scale: int, sample: Any = None) -> np.ndarray:
         """Read ``<path>/<sample.id>.*`` as ``(h*scale, w*scale, 3) uint8`` RGB."""

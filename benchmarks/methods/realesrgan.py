@@ -121,12 +121,22 @@ class RealESRGANMethod(SRMethod):
             self._net = net
         return self._net
 
-    @torch.no_grad()
+    def upscale_batch(self, lqs: Any, *, scale: int, samples: Any = None) -> list[np.ndarray]:
+        """Same-size images run as one ``(B, 3, h, w)`` batch (GPU throughput); else one by one."""
+        lqs = [check_lq(lq) for lq in lqs]
+        if len(lqs) < 2 or len({lq.shape for lq in lqs}) != 1:
+            return super().upscale_batch(lqs, scale=scale, samples=samples)
+        return self._run(np.stack(lqs), scale)
+
     def upscale(self, lq: np.ndarray, *, scale: int, sample: Any = None) -> np.ndarray:
         """``(h, w, 3) uint8`` -> ``(h*scale, w*scale, 3) uint8`` through the network (tiled)."""
-        lq = check_lq(lq)
-        h, w = lq.shape[:2]
-        x = torch.from_numpy(np.ascontiguousarray(lq)).permute(2, 0, 1)[None].float().div(255.0).to(self.device)
+        return self._run(check_lq(lq)[None], scale)[0]
+
+    @torch.no_grad()
+    def _run(self, lqs: np.ndarray, scale: int) -> list[np.ndarray]:
+        """``(B, h, w, 3) uint8`` -> list of ``(h*scale, w*scale, 3) uint8``."""
+        h, w = lqs.shape[1:3]
+        x = torch.from_numpy(np.ascontiguousarray(lqs)).permute(0, 3, 1, 2).float().div(255.0).to(self.device)
         if self.half:
             x = x.half()
         # RRDBNet at scale 2/1 pixel-unshuffles: pad to a multiple of the unshuffle factor.
@@ -136,7 +146,10 @@ class RealESRGANMethod(SRMethod):
             x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
         y = tiled_forward(self.net, x, scale=self.net_scale, tile=self.tile, pad=self.tile_pad)
         y = y[..., : h * self.net_scale, : w * self.net_scale]
-        out = (y.float().clamp_(0, 1)[0].permute(1, 2, 0).cpu().numpy() * 255.0).round().astype(np.uint8)
-        if scale != self.net_scale:
-            out = np.asarray(Image.fromarray(out).resize((w * scale, h * scale), Image.Resampling.LANCZOS))
-        return out
+        batch = (y.float().clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
+        outs = []
+        for out in batch:
+            if scale != self.net_scale:
+                out = np.asarray(Image.fromarray(out).resize((w * scale, h * scale), Image.Resampling.LANCZOS))
+            outs.append(np.ascontiguousarray(out))
+        return outs

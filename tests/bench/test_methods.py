@@ -89,6 +89,11 @@ def test_realesrgan_loads_official_layout_and_tiles(tmp_path: Path, make_image, 
     assert untiled.config_hash() != tiled.config_hash()
     # other dataset scales: network x4, then Lanczos to the target size (Real-ESRGAN --outscale)
     assert untiled.upscale(lq, scale=2).shape == (80, 112, 3)
+    # a same-size batch (one (B, 3, h, w) forward) equals image-by-image inference
+    lq2 = make_image(40, 56, seed=1)
+    batch = untiled.upscale_batch([lq, lq2], scale=4)
+    assert np.abs(batch[0].astype(int) - a.astype(int)).max() <= 1
+    assert np.abs(batch[1].astype(int) - untiled.upscale(lq2, scale=4).astype(int)).max() <= 1
 
 
 def test_tiled_forward_float_equality() -> None:
