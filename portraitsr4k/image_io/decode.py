@@ -48,6 +48,8 @@ __all__ = ["REDUCTIONS", "decode", "reduction_for_max_side", "source_digest"]
 
 logger = logging.getLogger(__name__)
 
+_EXIF_ORIENTATION = 0x0112
+
 REDUCTIONS: tuple[int, ...] = (1, 2, 4, 8)
 """Integer reductions libjpeg can do in the DCT (and ``Image.reduce`` for other formats)."""
 
@@ -113,6 +115,7 @@ def _decode_opened(opened: OpenedImage, factor: int, background: tuple[int, int,
             reduced_by = factor
             conversions.append(f"draft_1/{factor}")
     image.load()
+    oriented_by_pillow = _oriented_while_loading(image, info.orientation)
     icc = image.info.get("icc_profile") or None
     rgb_image, colour_steps, colour_notes = to_srgb(
         image, icc=icc, bits_per_sample=info.bits_per_sample, background=background)
@@ -122,9 +125,25 @@ def _decode_opened(opened: OpenedImage, factor: int, background: tuple[int, int,
         rgb_image = rgb_image.reduce(factor // reduced_by)
         conversions.append(f"reduce_{factor // reduced_by}")
     if info.orientation != 1:
-        rgb_image = rgb_image.transpose(_TRANSPOSE[info.orientation])
+        # A plugin that transposed while loading (TIFF) already gave display-oriented pixels.
+        if not oriented_by_pillow:
+            rgb_image = rgb_image.transpose(_TRANSPOSE[info.orientation])
         conversions.append("exif_transpose")
     return rgb_image
+
+
+def _oriented_while_loading(image: Image.Image, orientation: int) -> bool:
+    """True when the plugin applied the EXIF orientation itself during ``load()``.
+
+    Pillow's TIFF plugin (13.x) calls ``exif_transpose(in_place=True)`` in ``load_end`` and
+    drops the tag; other plugins keep the tag and leave the pixels as stored.
+    """
+    if orientation == 1:
+        return False
+    try:
+        return image.getexif().get(_EXIF_ORIENTATION) != orientation
+    except Exception:  # noqa: BLE001  unreadable EXIF now: nothing was applied from it
+        return False
 
 
 def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,

@@ -82,6 +82,8 @@ _FILE_SLACK_BYTES = 64 * 1024 * 1024
 
 _EXIF_ORIENTATION = 0x0112
 _warned_truncated_flag = False  # log the LOAD_TRUNCATED_IMAGES warning once per process
+_TIFF_IMAGE_WIDTH = 256
+_TIFF_IMAGE_LENGTH = 257
 _TIFF_BITS_PER_SAMPLE = 258
 
 
@@ -185,6 +187,20 @@ def _bits_per_sample(image: Image.Image, data: bytes) -> int:
     return 8
 
 
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as stored in the file.
+
+    Pillow's TIFF plugin (13.x) reports ``size`` already swapped for orientations 5-8 and
+    transposes while loading; its IFD tags still hold the stored sides.
+    """
+    if image.format == "TIFF":
+        tags = getattr(image, "tag_v2", {})
+        width, height = tags.get(_TIFF_IMAGE_WIDTH), tags.get(_TIFF_IMAGE_LENGTH)
+        if isinstance(width, int) and isinstance(height, int):
+            return width, height
+    return image.size
+
+
 def _orientation(image: Image.Image, data: bytes, notes: list[str]) -> int:
     try:
         if image.format == "PNG":  # PngImageFile.getexif() would decode the pixels
@@ -232,7 +248,7 @@ def open_checked(data: bytes, *, max_pixels: int, formats: tuple[str, ...]) -> O
             image.close()
             return _fail(ERROR_UNSUPPORTED_FORMAT, f"{fmt} data; allowed formats are {', '.join(formats)}",
                          data, fmt)
-        stored_w, stored_h = image.size
+        stored_w, stored_h = _stored_size(image)
         if stored_w < 1 or stored_h < 1 or stored_w * stored_h > max_pixels:
             image.close()
             status = ERROR_BOMB if stored_w * stored_h > max_pixels else ERROR_CORRUPT

@@ -22,8 +22,9 @@ def _reference(data: bytes, draft_factor: int = 1) -> np.ndarray:
 
 
 @pytest.mark.parametrize("orientation", ORIENTATIONS)
-def test_probe_reports_display_size(with_orientation, orientation: int) -> None:
-    info = probe(with_orientation(orientation))
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF", "WEBP"])
+def test_probe_reports_display_size(with_orientation, orientation: int, fmt: str) -> None:
+    info = probe(with_orientation(orientation, fmt=fmt))
     assert info.orientation == orientation and (info.stored_width, info.stored_height) == (96, 64)
     assert (info.width, info.height) == ((64, 96) if orientation >= 5 else (96, 64))
 
@@ -67,8 +68,11 @@ def test_jpeg_max_side_path(with_orientation, orientation: int) -> None:
 
 @pytest.mark.parametrize("orientation", ORIENTATIONS)
 @pytest.mark.parametrize("factor", [1, 2, 8])
-def test_png_paths_match_reference(with_orientation, orientation: int, factor: int) -> None:
-    data = with_orientation(orientation, fmt="PNG")
+@pytest.mark.parametrize("fmt, save_kw", [("PNG", {}), ("TIFF", {}), ("WEBP", {"lossless": True})])
+def test_lossless_paths_match_reference(with_orientation, orientation: int, factor: int, fmt: str,
+                                        save_kw: dict) -> None:
+    data = with_orientation(orientation, fmt=fmt, **save_kw)
+    assert probe(data).orientation == orientation
     decoded = decode(data, reduce=factor)
     reference = Image.fromarray(_reference(data))
     if factor > 1:
