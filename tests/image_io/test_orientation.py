@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from portraitsr4k.image_io import decode, probe, reduction_for_max_side
+from portraitsr4k.image_io import ALLOWED_FORMATS, decode, probe, reduction_for_max_side
 
 ORIENTATIONS = range(1, 9)
 
@@ -114,3 +114,13 @@ def test_reduce_never_goes_below_one_pixel(make_encoded) -> None:
     assert decoded.ok and min(decoded.rgb.shape[:2]) >= 1
     decoded = decode(make_encoded("PNG", 3, 40), reduce=8)
     assert decoded.ok and decoded.rgb.shape[0] == 2  # 3 px allow a reduction of 2 at most
+
+
+@pytest.mark.skipif("AVIF" not in ALLOWED_FORMATS, reason="this Pillow has no AVIF codec")
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_avif_orientation_matches_exif_transpose(with_orientation, orientation: int) -> None:
+    """Pillow maps AVIF irot/imir to an EXIF orientation and decodes stored pixels."""
+    data = with_orientation(orientation, fmt="AVIF", quality=90)
+    decoded = decode(data)
+    assert decoded.info.orientation == orientation
+    assert np.array_equal(decoded.rgb, _reference(data))
