@@ -117,8 +117,9 @@ def _composite(image: Image.Image, alpha: Image.Image, background: tuple[int, in
     return Image.fromarray(out.astype(np.uint8), "RGB")
 
 
-def to_srgb(image: Image.Image, *, icc: bytes | None, bits_per_sample: int,
-            background: tuple[int, int, int]) -> tuple[Image.Image, list[str], list[str]]:
+def to_srgb(
+    image: Image.Image, *, icc: bytes | None, bits_per_sample: int, background: tuple[int, int, int]
+) -> tuple[Image.Image, list[str], list[str]]:
     """Convert a loaded Pillow image to 8-bit sRGB.
 
     Args:
@@ -143,9 +144,10 @@ def to_srgb(image: Image.Image, *, icc: bytes | None, bits_per_sample: int,
         conversions.append("bilevel_to_gray")
     elif mode.startswith("I;16") or mode == "I":
         if mode == "I" and bits_per_sample > 16:
-            raise UnsupportedModeError(f"32-bit integer samples (mode I, {bits_per_sample} bits) "
-                                       "have no defined display range")
-        image = _scale_to_8bit(image, bits_per_sample if bits_per_sample <= 16 else 16)
+            raise UnsupportedModeError(
+                f"32-bit integer samples (mode I, {bits_per_sample} bits) have no defined display range"
+            )
+        image = _scale_to_8bit(image, min(bits_per_sample, 16))
         conversions.append("16bit_to_8bit")
     elif mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in image.info

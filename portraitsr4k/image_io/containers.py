@@ -9,7 +9,7 @@ naming what it is, without importing the plugin that would parse it.
 
 from __future__ import annotations
 
-__all__ = ["sniff_format", "is_signature_prefix", "truncation_reason", "png_bit_depth", "png_exif_chunk"]
+__all__ = ["is_signature_prefix", "png_bit_depth", "png_exif_chunk", "sniff_format", "truncation_reason"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_MAX_CHUNK = 2**31 - 1  # PNG spec: chunk lengths are at most 2^31 - 1
@@ -38,8 +38,15 @@ _SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
 )
 
 # ISO-BMFF brands (ftyp box at offset 4): AVIF and the HEIF family.
-_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIF", b"heix": "HEIF",
-                b"mif1": "HEIF", b"msf1": "HEIF", b"hevc": "HEIF"}
+_FTYP_BRANDS = {
+    b"avif": "AVIF",
+    b"avis": "AVIF",
+    b"heic": "HEIF",
+    b"heix": "HEIF",
+    b"mif1": "HEIF",
+    b"msf1": "HEIF",
+    b"hevc": "HEIF",
+}
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -47,7 +54,7 @@ def sniff_format(data: bytes) -> str | None:
     if len(data) >= 12 and data[4:8] == b"ftyp":
         return _FTYP_BRANDS.get(bytes(data[8:12]), "ISOBMFF")
     for name, signature, offset in _SIGNATURES:
-        if data[offset:offset + len(signature)] == signature:
+        if data[offset : offset + len(signature)] == signature:
             if name == "WEBP" and data[8:12] != b"WEBP":
                 return "RIFF" if len(data) >= 12 else "WEBP"
             return name
@@ -61,8 +68,12 @@ def is_signature_prefix(data: bytes, formats: tuple[str, ...]) -> str | None:
     unknown one.
     """
     for name, signature, offset in _SIGNATURES:
-        if name in formats and offset == 0 and 0 < len(data) < len(signature) \
-                and signature.startswith(bytes(data)):
+        if (
+            name in formats
+            and offset == 0
+            and 0 < len(data) < len(signature)
+            and signature.startswith(bytes(data))
+        ):
             return name
     if "MPO" in formats and 0 < len(data) < 3 and b"\xff\xd8\xff".startswith(bytes(data)):
         return "MPO"
@@ -96,7 +107,7 @@ def _jpeg_truncation(data: bytes) -> str | None:
             return None
         if pos + 4 > n:
             return f"the JPEG header ends inside segment 0xFF{marker:02X} at byte {pos} of {n}"
-        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if end > n:
             return f"JPEG segment 0xFF{marker:02X} needs {end} bytes, the file has {n}"
         if marker == 0xDA:  # start of scan
@@ -113,8 +124,8 @@ def _png_truncation(data: bytes) -> str | None:
     n = len(data)
     pos = len(_PNG_SIGNATURE)
     while pos + 8 <= n:
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        chunk_type = bytes(data[pos + 4:pos + 8])
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        chunk_type = bytes(data[pos + 4 : pos + 8])
         if not chunk_type.isalpha() or length > _PNG_MAX_CHUNK:
             return None  # misaligned or damaged chunk header: corrupt, not cut short
         end = pos + 12 + length
@@ -150,19 +161,19 @@ def _isobmff_truncation(data: bytes) -> str | None:
     while pos < n:
         if pos + 8 > n:
             return f"the file ends inside a box header at byte {pos} of {n}"
-        size = int.from_bytes(data[pos:pos + 4], "big")
+        size = int.from_bytes(data[pos : pos + 4], "big")
         header = 8
         if size == 1:
             if pos + 16 > n:
                 return f"the file ends inside a box header at byte {pos} of {n}"
-            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
             header = 16
         elif size == 0:  # box extends to the end of the file
             return None
         if size < header:
             return None  # corrupt, let the decoder report it
         if pos + size > n:
-            box = bytes(data[pos + 4:pos + 8])
+            box = bytes(data[pos + 4 : pos + 8])
             return f"box {box!r} needs {pos + size} bytes, the file has {n}"
         pos += size
     return None
@@ -204,10 +215,10 @@ def png_exif_chunk(data: bytes) -> bytes | None:
     n = len(data)
     pos = len(_PNG_SIGNATURE)
     while pos + 8 <= n:
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        chunk_type = data[pos + 4:pos + 8]
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        chunk_type = data[pos + 4 : pos + 8]
         if chunk_type == b"eXIf":
-            return bytes(data[pos + 8:pos + 8 + length])
+            return bytes(data[pos + 8 : pos + 8 + length])
         if chunk_type == b"IEND":
             return None
         pos += 12 + length

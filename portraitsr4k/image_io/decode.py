@@ -89,7 +89,9 @@ def _validate_reduce(reduce: int, max_side: int | None) -> None:
         if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
             raise ValueError(f"max_side must be a positive int or None, got {max_side!r}")
         if reduce != 1:
-            raise ValueError(f"give either reduce or max_side, not both (got reduce={reduce}, max_side={max_side})")
+            raise ValueError(
+                f"give either reduce or max_side, not both (got reduce={reduce}, max_side={max_side})"
+            )
 
 
 def _failed(info: ImageInfo) -> DecodedImage:
@@ -98,8 +100,13 @@ def _failed(info: ImageInfo) -> DecodedImage:
     return DecodedImage(status=info.status, message=info.message, rgb=None, info=info)
 
 
-def _decode_opened(opened: OpenedImage, factor: int, background: tuple[int, int, int],
-                   conversions: list[str], notes: list[str]) -> Image.Image:
+def _decode_opened(
+    opened: OpenedImage,
+    factor: int,
+    background: tuple[int, int, int],
+    conversions: list[str],
+    notes: list[str],
+) -> Image.Image:
     image, info = opened.image, opened.info
     if info.n_frames > 1:
         image.seek(0)
@@ -118,7 +125,8 @@ def _decode_opened(opened: OpenedImage, factor: int, background: tuple[int, int,
     oriented_by_pillow = _oriented_while_loading(image, info.orientation)
     icc = image.info.get("icc_profile") or None
     rgb_image, colour_steps, colour_notes = to_srgb(
-        image, icc=icc, bits_per_sample=info.bits_per_sample, background=background)
+        image, icc=icc, bits_per_sample=info.bits_per_sample, background=background
+    )
     conversions.extend(colour_steps)
     notes.extend(colour_notes)
     if factor > reduced_by:
@@ -146,9 +154,15 @@ def _oriented_while_loading(image: Image.Image, orientation: int) -> bool:
         return False
 
 
-def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,
-           max_pixels: int = DEFAULT_MAX_PIXELS, formats: tuple[str, ...] = ALLOWED_FORMATS,
-           background: tuple[int, int, int] = (255, 255, 255)) -> DecodedImage:
+def decode(
+    source: Source,
+    *,
+    reduce: int = 1,
+    max_side: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    formats: tuple[str, ...] = ALLOWED_FORMATS,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> DecodedImage:
     """Decode an image to 8-bit sRGB in display orientation.
 
     Args:
@@ -185,7 +199,9 @@ def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,
         if isinstance(opened, ImageInfo):
             return _failed(opened)
         info = opened.info
-        factor = reduce if max_side is None else reduction_for_max_side(max(info.width, info.height), max_side)
+        factor = (
+            reduce if max_side is None else reduction_for_max_side(max(info.width, info.height), max_side)
+        )
         try:
             with opened.image:
                 rgb_image = _decode_opened(opened, factor, bg, conversions, notes)
@@ -200,8 +216,12 @@ def decode(source: Source, *, reduce: int = 1, max_side: int | None = None,
     message = "; ".join(opened.notes + notes + warning_notes(caught))
     height, width = rgb.shape[:2]
     result = DecodedImage(
-        status=OK, message=message, rgb=rgb, info=info,
-        scale_x=info.width / width, scale_y=info.height / height,
+        status=OK,
+        message=message,
+        rgb=rgb,
+        info=info,
+        scale_x=info.width / width,
+        scale_y=info.height / height,
         conversions=tuple(conversions),
     )
     if result.pixels_unchanged:

@@ -38,16 +38,27 @@ def encode_png(rgb: np.ndarray, *, compress_level: int = 1) -> bytes:
         raise TypeError(f"rgb must be uint8, got {rgb.dtype}")
     if not (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] == 3)) or min(rgb.shape[:2]) < 1:
         raise ValueError(f"rgb must have shape (H, W, 3) or (H, W) with H, W >= 1, got {rgb.shape}")
-    if isinstance(compress_level, bool) or not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
+    if (
+        isinstance(compress_level, bool)
+        or not isinstance(compress_level, int)
+        or not 0 <= compress_level <= 9
+    ):
         raise ValueError(f"compress_level must be an int in 0..9, got {compress_level!r}")
     import cv2  # imported here: reading images never needs OpenCV
 
     pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else np.ascontiguousarray(rgb)
-    ok, encoded = cv2.imencode(".png", pixels, [
-        cv2.IMWRITE_PNG_COMPRESSION, compress_level,
-        cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
-        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH,
-    ])
+    ok, encoded = cv2.imencode(
+        ".png",
+        pixels,
+        [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            compress_level,
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FILTER_PAETH,
+        ],
+    )
     if not ok:  # libpng failed on a valid uint8 array: out of memory, not a data problem
         raise MemoryError(f"OpenCV could not encode a {rgb.shape} PNG")
     return encoded.tobytes()
@@ -69,7 +80,10 @@ def source_bytes_if_unchanged(source_bytes: bytes, decoded: DecodedImage) -> byt
     if not decoded.pixels_unchanged or decoded.info.format not in PASS_THROUGH_FORMATS:
         return None
     data = bytes(source_bytes)
-    if decoded.source_digest is None or len(data) != decoded.info.file_size \
-            or source_digest(data) != decoded.source_digest:
+    if (
+        decoded.source_digest is None
+        or len(data) != decoded.info.file_size
+        or source_digest(data) != decoded.source_digest
+    ):
         return None
     return data

@@ -26,13 +26,31 @@ __all__ = ["CODEC_ERRORS", "classify_exception", "unidentified"]
 
 # What a codec may raise on bad input (caught around every Pillow call).
 CODEC_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, SyntaxError, MemoryError, ValueError, NotImplementedError, OverflowError,
-    Image.DecompressionBombError, Image.DecompressionBombWarning, struct.error, EOFError,
-    IndexError, KeyError, TypeError, ZeroDivisionError, ImageCms.PyCMSError,
+    OSError,
+    SyntaxError,
+    MemoryError,
+    ValueError,
+    NotImplementedError,
+    OverflowError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    struct.error,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    ImageCms.PyCMSError,
 )
 
-_TRUNCATION_WORDS = ("truncated", "premature end", "unexpected end", "not enough data",
-                     "buffer is not large enough", "ran out of data")
+_TRUNCATION_WORDS = (
+    "truncated",
+    "premature end",
+    "unexpected end",
+    "not enough data",
+    "buffer is not large enough",
+    "ran out of data",
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -60,11 +78,13 @@ def unidentified(data: bytes, formats: tuple[str, ...]) -> tuple[str, str]:
     if sniffed is not None:
         return ERROR_UNSUPPORTED_FORMAT, f"{sniffed} data; allowed formats are {allowed}"
     return ERROR_UNSUPPORTED_FORMAT, (
-        f"not an image in an allowed format ({allowed}); starts with {bytes(data[:16])!r}")
+        f"not an image in an allowed format ({allowed}); starts with {bytes(data[:16])!r}"
+    )
 
 
-def classify_exception(exc: BaseException, data: bytes, fmt: str | None,
-                       formats: tuple[str, ...], stage: str) -> tuple[str, str]:
+def classify_exception(
+    exc: BaseException, data: bytes, fmt: str | None, formats: tuple[str, ...], stage: str
+) -> tuple[str, str]:
     """Status and message for ``exc`` raised while ``stage`` (``"opening"``/``"decoding"``)."""
     if isinstance(exc, UnidentifiedImageError):
         return unidentified(data, formats)

@@ -65,7 +65,8 @@ _PLUGINS: dict[str, str] = {
 }
 
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "MPO") + (
-    ("AVIF",) if features.check_module("avif") else ())
+    ("AVIF",) if features.check_module("avif") else ()
+)
 """Default format allow-list (AVIF only when this Pillow build has the AVIF codec)."""
 
 DEFAULT_MAX_PIXELS: int = 120_000_000
@@ -95,8 +96,11 @@ def validate_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         ValueError: a name is neither a known plugin nor registered with Pillow (e.g. HEIF
             without ``pillow_heif.register_heif_opener()``).
     """
-    if isinstance(formats, str) or not isinstance(formats, (tuple, list)) \
-            or not all(isinstance(f, str) for f in formats):
+    if (
+        isinstance(formats, str)
+        or not isinstance(formats, (tuple, list))
+        or not all(isinstance(f, str) for f in formats)
+    ):
         raise TypeError(f"formats must be a tuple of format names such as ('JPEG', 'PNG'), got {formats!r}")
     names = tuple(f.upper() for f in formats)
     if not names:
@@ -156,9 +160,14 @@ def read_source(source: Source, max_pixels: int) -> tuple[bytes, None] | tuple[N
                 return None, ImageInfo(status=ERROR_EMPTY, message=f"{path}: zero bytes")
             limit = _FILE_BYTES_PER_PIXEL * max_pixels + _FILE_SLACK_BYTES
             if size > limit:
-                return None, ImageInfo(status=ERROR_BOMB, file_size=size, message=(
-                    f"{path}: {size} bytes is more than an image of max_pixels={max_pixels} can "
-                    f"need ({limit} bytes)"))
+                return None, ImageInfo(
+                    status=ERROR_BOMB,
+                    file_size=size,
+                    message=(
+                        f"{path}: {size} bytes is more than an image of max_pixels={max_pixels} can "
+                        f"need ({limit} bytes)"
+                    ),
+                )
             data = fh.read()
     except OSError as exc:  # missing, a directory, permission, I/O error
         return None, ImageInfo(status=ERROR_IO, message=f"cannot read {path!r}: {exc}")
@@ -246,14 +255,20 @@ def open_checked(data: bytes, *, max_pixels: int, formats: tuple[str, ...]) -> O
         fmt = image.format
         if fmt not in formats:
             image.close()
-            return _fail(ERROR_UNSUPPORTED_FORMAT, f"{fmt} data; allowed formats are {', '.join(formats)}",
-                         data, fmt)
+            return _fail(
+                ERROR_UNSUPPORTED_FORMAT, f"{fmt} data; allowed formats are {', '.join(formats)}", data, fmt
+            )
         stored_w, stored_h = _stored_size(image)
         if stored_w < 1 or stored_h < 1 or stored_w * stored_h > max_pixels:
             image.close()
             status = ERROR_BOMB if stored_w * stored_h > max_pixels else ERROR_CORRUPT
-            return _fail(status, f"header size {stored_w}x{stored_h} = {stored_w * stored_h} px; "
-                         f"allowed 1..{max_pixels} px (max_pixels)", data, fmt)
+            return _fail(
+                status,
+                f"header size {stored_w}x{stored_h} = {stored_w * stored_h} px; "
+                f"allowed 1..{max_pixels} px (max_pixels)",
+                data,
+                fmt,
+            )
         reason = truncation_reason(data, fmt)
         if reason is not None:
             image.close()
@@ -267,15 +282,28 @@ def open_checked(data: bytes, *, max_pixels: int, formats: tuple[str, ...]) -> O
                 description = icc_description(icc_bytes)
             except Exception as exc:  # noqa: BLE001  any parse failure of the profile
                 image.close()
-                return _fail(ERROR_COLOUR, f"embedded ICC profile ({len(icc_bytes)} bytes) is "
-                             f"unreadable: {type(exc).__name__}: {exc}", data, fmt)
+                return _fail(
+                    ERROR_COLOUR,
+                    f"embedded ICC profile ({len(icc_bytes)} bytes) is "
+                    f"unreadable: {type(exc).__name__}: {exc}",
+                    data,
+                    fmt,
+                )
         swap = orientation >= 5
         info = ImageInfo(
-            status=OK, message="", format=fmt,
-            width=stored_h if swap else stored_w, height=stored_w if swap else stored_h,
-            stored_width=stored_w, stored_height=stored_h, orientation=orientation,
-            mode=image.mode, bits_per_sample=_bits_per_sample(image, data),
-            icc=icc_bytes is not None, icc_description=description, n_frames=max(1, n_frames),
+            status=OK,
+            message="",
+            format=fmt,
+            width=stored_h if swap else stored_w,
+            height=stored_w if swap else stored_h,
+            stored_width=stored_w,
+            stored_height=stored_h,
+            orientation=orientation,
+            mode=image.mode,
+            bits_per_sample=_bits_per_sample(image, data),
+            icc=icc_bytes is not None,
+            icc_description=description,
+            n_frames=max(1, n_frames),
             file_size=len(data),
         )
         return OpenedImage(data=data, image=image, info=info, notes=notes)
@@ -305,13 +333,16 @@ def check_truncated_flag() -> None:
     global _warned_truncated_flag
     if ImageFile.LOAD_TRUNCATED_IMAGES and not _warned_truncated_flag:
         _warned_truncated_flag = True
-        logger.warning("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process: Pillow will "
-                       "fill truncated images with gray; image_io still rejects truncated "
-                       "JPEG/PNG/WebP/AVIF by their container structure")
+        logger.warning(
+            "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process: Pillow will "
+            "fill truncated images with gray; image_io still rejects truncated "
+            "JPEG/PNG/WebP/AVIF by their container structure"
+        )
 
 
-def probe(source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-          formats: tuple[str, ...] = ALLOWED_FORMATS) -> ImageInfo:
+def probe(
+    source: Source, *, max_pixels: int = DEFAULT_MAX_PIXELS, formats: tuple[str, ...] = ALLOWED_FORMATS
+) -> ImageInfo:
     """Read the header of one image: format, display size, orientation, ICC, frames.
 
     No pixel data is decoded (cost: tens of microseconds plus reading the file).

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
-    "OK",
-    "ERROR_EMPTY",
-    "ERROR_TRUNCATED",
     "ERROR_BOMB",
-    "ERROR_UNSUPPORTED_FORMAT",
-    "ERROR_CORRUPT",
-    "ERROR_IO",
     "ERROR_COLOUR",
-    "STATUSES",
+    "ERROR_CORRUPT",
+    "ERROR_EMPTY",
+    "ERROR_IO",
+    "ERROR_TRUNCATED",
+    "ERROR_UNSUPPORTED_FORMAT",
     "LOSSLESS_CONVERSIONS",
-    "ImageInfo",
+    "OK",
+    "STATUSES",
     "DecodedImage",
+    "ImageInfo",
 ]
 
 OK = "ok"
@@ -36,8 +36,14 @@ ERROR_IO = "error:io"  # the path could not be read
 ERROR_COLOUR = "error:colour"  # the embedded ICC profile is unusable or the conversion failed
 
 STATUSES: tuple[str, ...] = (
-    OK, ERROR_EMPTY, ERROR_TRUNCATED, ERROR_BOMB, ERROR_UNSUPPORTED_FORMAT, ERROR_CORRUPT,
-    ERROR_IO, ERROR_COLOUR,
+    OK,
+    ERROR_EMPTY,
+    ERROR_TRUNCATED,
+    ERROR_BOMB,
+    ERROR_UNSUPPORTED_FORMAT,
+    ERROR_CORRUPT,
+    ERROR_IO,
+    ERROR_COLOUR,
 )
 
 # Conversions that do not change a single sample value (so the source bytes still decode to the
@@ -95,8 +101,15 @@ class ImageInfo:
         _check_status(self.status)
         if not 1 <= self.orientation <= 8:
             raise ValueError(f"orientation must be in 1..8, got {self.orientation}")
-        for name in ("width", "height", "stored_width", "stored_height", "n_frames", "file_size",
-                     "bits_per_sample"):
+        for name in (
+            "width",
+            "height",
+            "stored_width",
+            "stored_height",
+            "n_frames",
+            "file_size",
+            "bits_per_sample",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
@@ -150,10 +163,18 @@ class DecodedImage:
         _check_status(self.status)
         if self.status == OK:
             rgb = self.rgb
-            if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 \
-                    or rgb.shape[2] != 3 or not rgb.flags.c_contiguous:
-                got = (type(rgb).__name__ if not isinstance(rgb, np.ndarray)
-                       else f"{rgb.dtype} array of shape {rgb.shape}")
+            if (
+                not isinstance(rgb, np.ndarray)
+                or rgb.dtype != np.uint8
+                or rgb.ndim != 3
+                or rgb.shape[2] != 3
+                or not rgb.flags.c_contiguous
+            ):
+                got = (
+                    type(rgb).__name__
+                    if not isinstance(rgb, np.ndarray)
+                    else f"{rgb.dtype} array of shape {rgb.shape}"
+                )
                 raise ValueError(f"an ok DecodedImage needs a C-contiguous (H, W, 3) uint8 array, got {got}")
         elif self.rgb is not None:
             raise ValueError(f"a DecodedImage with status {self.status!r} must have rgb=None")

@@ -27,7 +27,7 @@ from portraitsr4k.image_io.decode import decode
 from portraitsr4k.image_io.encode import encode_png
 from portraitsr4k.image_io.probe import probe
 
-__all__ = ["synthetic_jpeg", "time_call", "run", "run_encode", "main"]
+__all__ = ["main", "run", "run_encode", "synthetic_jpeg", "time_call"]
 
 
 def synthetic_jpeg(height: int, width: int, *, seed: int = 0, quality: int = 92) -> bytes:
@@ -74,13 +74,19 @@ def _pillow_header(data: bytes) -> tuple[int, int]:
 def run(height: int, width: int, repeats: int) -> list[tuple[str, float, float]]:
     """Rows ``(label, wall_ms, cpu_ms)`` for every measured operation."""
     data = synthetic_jpeg(height, width)
-    rows = [("Pillow Image.open (header only)", *time_call(lambda: _pillow_header(data), repeats)),
-            ("image_io.probe", *time_call(lambda: probe(data), repeats)),
-            ("Pillow open+load+asarray (full)", *time_call(lambda: _pillow_full(data), repeats)),
-            ("image_io.decode (full)", *time_call(lambda: decode(data), repeats))]
+    rows = [
+        ("Pillow Image.open (header only)", *time_call(lambda: _pillow_header(data), repeats)),
+        ("image_io.probe", *time_call(lambda: probe(data), repeats)),
+        ("Pillow open+load+asarray (full)", *time_call(lambda: _pillow_full(data), repeats)),
+        ("image_io.decode (full)", *time_call(lambda: decode(data), repeats)),
+    ]
     for factor in (2, 4, 8):
-        rows.append((f"Pillow draft 1/{factor}+asarray", *time_call(lambda f=factor: _pillow_draft(data, f), repeats)))
-        rows.append((f"image_io.decode reduce={factor}", *time_call(lambda f=factor: decode(data, reduce=f), repeats)))
+        rows.append(
+            (f"Pillow draft 1/{factor}+asarray", *time_call(lambda f=factor: _pillow_draft(data, f), repeats))
+        )
+        rows.append(
+            (f"image_io.decode reduce={factor}", *time_call(lambda f=factor: decode(data, reduce=f), repeats))
+        )
     return rows
 
 
@@ -126,8 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         Image.core.set_blocks_max(previous)
     size = len(synthetic_jpeg(args.height, args.width))
-    print(f"{args.width}x{args.height} JPEG, {size / 1e6:.2f} MB, blocks_max={args.blocks_max}, "
-          f"median of {args.repeats}")
+    print(
+        f"{args.width}x{args.height} JPEG, {size / 1e6:.2f} MB, blocks_max={args.blocks_max}, "
+        f"median of {args.repeats}"
+    )
     print(f"{'operation':<44} {'wall ms':>9} {'cpu ms':>9}")
     for label, wall, cpu in rows:
         print(f"{label:<44} {wall:9.1f} {cpu:9.1f}")

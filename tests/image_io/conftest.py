@@ -30,7 +30,9 @@ def xy_to_xyz(x: float, y: float) -> np.ndarray:
     return np.array([x / y, 1.0, (1 - x - y) / y])
 
 
-def rgb_to_xyz_matrix(primaries: tuple[tuple[float, float], ...], white_xy: tuple[float, float]) -> np.ndarray:
+def rgb_to_xyz_matrix(
+    primaries: tuple[tuple[float, float], ...], white_xy: tuple[float, float]
+) -> np.ndarray:
     """Linear RGB -> XYZ (white Y = 1) for the given primaries and white point."""
     columns = np.stack([xy_to_xyz(*p) for p in primaries], axis=1)
     scale = np.linalg.solve(columns, xy_to_xyz(*white_xy))
@@ -80,8 +82,9 @@ def cmyk_model_rgb8(cmyk: np.ndarray) -> np.ndarray:
 
 # --- ICC byte builders -------------------------------------------------------------------------
 
+
 def _s15(values: np.ndarray | list[float]) -> bytes:
-    return b"".join(struct.pack(">i", int(round(v * 65536))) for v in np.ravel(values))
+    return b"".join(struct.pack(">i", int(np.round(v * 65536))) for v in np.ravel(values))
 
 
 def _pad4(b: bytes) -> bytes:
@@ -94,17 +97,30 @@ def _xyz_tag(xyz: np.ndarray) -> bytes:
 
 def _mluc(text: str) -> bytes:
     body = text.encode("utf-16-be")
-    return b"mluc\x00\x00\x00\x00" + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(body), 28) + body
+    return (
+        b"mluc\x00\x00\x00\x00"
+        + struct.pack(">II", 1, 12)
+        + b"enUS"
+        + struct.pack(">II", len(body), 28)
+        + body
+    )
 
 
 def _desc_v2(text: str) -> bytes:
     ascii_text = text.encode("ascii") + b"\x00"
-    return (b"desc\x00\x00\x00\x00" + struct.pack(">I", len(ascii_text)) + ascii_text
-            + struct.pack(">II", 0, 0) + struct.pack(">HB", 0, 0) + b"\x00" * 67)
+    return (
+        b"desc\x00\x00\x00\x00"
+        + struct.pack(">I", len(ascii_text))
+        + ascii_text
+        + struct.pack(">II", 0, 0)
+        + struct.pack(">HB", 0, 0)
+        + b"\x00" * 67
+    )
 
 
-def _assemble(*, version: int, device_class: bytes, space: bytes, pcs: bytes,
-              tags: list[tuple[bytes, bytes]]) -> bytes:
+def _assemble(
+    *, version: int, device_class: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]]
+) -> bytes:
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
     table = struct.pack(">I", len(tags))
@@ -114,10 +130,25 @@ def _assemble(*, version: int, device_class: bytes, space: bytes, pcs: bytes,
         table += signature + struct.pack(">II", offset + len(blobs), len(data))
         blobs += data
     size = 128 + table_size + len(blobs)
-    header = (struct.pack(">I", size) + b"test" + struct.pack(">I", version) + device_class + space + pcs
-              + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\x00" * 4 + b"\x00" * 4
-              + b"\x00" * 8 + b"\x00" * 8 + struct.pack(">I", 0) + _s15(D50_XYZ) + b"test"
-              + b"\x00" * 16 + b"\x00" * 28)
+    header = (
+        struct.pack(">I", size)
+        + b"test"
+        + struct.pack(">I", version)
+        + device_class
+        + space
+        + pcs
+        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+        + b"acsp"
+        + b"\x00" * 4
+        + b"\x00" * 4
+        + b"\x00" * 8
+        + b"\x00" * 8
+        + struct.pack(">I", 0)
+        + _s15(D50_XYZ)
+        + b"test"
+        + b"\x00" * 16
+        + b"\x00" * 28
+    )
     assert len(header) == 128
     return header + table + blobs
 
@@ -128,15 +159,29 @@ def build_display_p3_icc(description: str = "Display P3") -> bytes:
     chad = bradford(d65, D50_XYZ)
     colorants = chad @ rgb_to_xyz_matrix(P3_PRIMARIES, D65_XY)  # D50-adapted, columns R, G, B
     # parametricCurveType function 3: the sRGB curve (g, a, b, c, d).
-    para = b"para\x00\x00\x00\x00" + struct.pack(">HH", 3, 0) + _s15(
-        [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045])
-    return _assemble(version=0x04300000, device_class=b"mntr", space=b"RGB ", pcs=b"XYZ ", tags=[
-        (b"desc", _mluc(description)), (b"cprt", _mluc("No copyright, test profile")),
-        (b"wtpt", _xyz_tag(D50_XYZ)), (b"chad", b"sf32\x00\x00\x00\x00" + _s15(chad)),
-        (b"rXYZ", _xyz_tag(colorants[:, 0])), (b"gXYZ", _xyz_tag(colorants[:, 1])),
-        (b"bXYZ", _xyz_tag(colorants[:, 2])),
-        (b"rTRC", para), (b"gTRC", para), (b"bTRC", para),
-    ])
+    para = (
+        b"para\x00\x00\x00\x00"
+        + struct.pack(">HH", 3, 0)
+        + _s15([2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045])
+    )
+    return _assemble(
+        version=0x04300000,
+        device_class=b"mntr",
+        space=b"RGB ",
+        pcs=b"XYZ ",
+        tags=[
+            (b"desc", _mluc(description)),
+            (b"cprt", _mluc("No copyright, test profile")),
+            (b"wtpt", _xyz_tag(D50_XYZ)),
+            (b"chad", b"sf32\x00\x00\x00\x00" + _s15(chad)),
+            (b"rXYZ", _xyz_tag(colorants[:, 0])),
+            (b"gXYZ", _xyz_tag(colorants[:, 1])),
+            (b"bXYZ", _xyz_tag(colorants[:, 2])),
+            (b"rTRC", para),
+            (b"gTRC", para),
+            (b"bTRC", para),
+        ],
+    )
 
 
 def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5, with_lut: bool = True) -> bytes:
@@ -153,12 +198,27 @@ def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5, with_lut
     encoded = np.stack([lab[:, 0] * 0xFF00 / 100, (lab[:, 1] + 128) * 256, (lab[:, 2] + 128) * 256], -1)
     clut = np.clip(np.round(encoded), 0, 65535).astype(">u2").tobytes()
     identity_curve = struct.pack(">HH", 0, 65535)
-    lut = (b"mft2\x00\x00\x00\x00" + struct.pack(">BBBB", 4, 3, grid, 0) + _s15(np.eye(3))
-           + struct.pack(">HH", 2, 2) + identity_curve * 4 + clut + identity_curve * 3)
-    return _assemble(version=0x02100000, device_class=b"prtr", space=b"CMYK", pcs=b"Lab ", tags=[
-        (b"desc", _desc_v2(description)), (b"cprt", b"text\x00\x00\x00\x00No copyright\x00"),
-        (b"wtpt", _xyz_tag(D50_XYZ)), *([(b"A2B0", lut)] if with_lut else []),
-    ])
+    lut = (
+        b"mft2\x00\x00\x00\x00"
+        + struct.pack(">BBBB", 4, 3, grid, 0)
+        + _s15(np.eye(3))
+        + struct.pack(">HH", 2, 2)
+        + identity_curve * 4
+        + clut
+        + identity_curve * 3
+    )
+    return _assemble(
+        version=0x02100000,
+        device_class=b"prtr",
+        space=b"CMYK",
+        pcs=b"Lab ",
+        tags=[
+            (b"desc", _desc_v2(description)),
+            (b"cprt", b"text\x00\x00\x00\x00No copyright\x00"),
+            (b"wtpt", _xyz_tag(D50_XYZ)),
+            *([(b"A2B0", lut)] if with_lut else []),
+        ],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -189,11 +249,15 @@ def encode_pil() -> Callable[..., bytes]:
 
 
 @pytest.fixture
-def with_orientation(make_image: Callable[..., np.ndarray], encode_pil: Callable[..., bytes]) -> Callable[..., bytes]:
+def with_orientation(
+    make_image: Callable[..., np.ndarray], encode_pil: Callable[..., bytes]
+) -> Callable[..., bytes]:
     """``with_orientation(orientation, fmt="JPEG", height=64, width=96)``: an image tagged with
     EXIF Orientation (sides divisible by 8, asymmetric content)."""
 
-    def factory(orientation: int, fmt: str = "JPEG", height: int = 64, width: int = 96, **save_kw: object) -> bytes:
+    def factory(
+        orientation: int, fmt: str = "JPEG", height: int = 64, width: int = 96, **save_kw: object
+    ) -> bytes:
         exif = Image.Exif()
         exif[0x0112] = orientation
         image = Image.fromarray(make_image(height, width, "photo", seed=orientation))

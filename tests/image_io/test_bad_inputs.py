@@ -34,12 +34,18 @@ def _both(source: object, **kw: object) -> tuple[str, str]:
 
 # --- truncation ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 @pytest.mark.parametrize("cut", ["1_byte", "8_bytes", "half", "minus_1", "minus_2"])
 def test_truncated_files_are_truncated(make_encoded, fmt: str, cut: str) -> None:
     data = make_encoded(fmt, 64, 96)
-    keep = {"1_byte": 1, "8_bytes": 8, "half": len(data) // 2, "minus_1": len(data) - 1,
-            "minus_2": len(data) - 2}[cut]
+    keep = {
+        "1_byte": 1,
+        "8_bytes": 8,
+        "half": len(data) // 2,
+        "minus_1": len(data) - 1,
+        "minus_2": len(data) - 2,
+    }[cut]
     info_status, decode_status = _both(data[:keep])
     assert (info_status, decode_status) == ("error:truncated", "error:truncated"), probe(data[:keep]).message
 
@@ -53,7 +59,8 @@ def test_truncated_tiff_and_bmp_fail_at_decode(make_encoded, fmt: str) -> None:
 
 
 def test_truncated_detected_even_if_a_library_enabled_load_truncated_images(
-        make_encoded, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_encoded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PIL import ImageFile
 
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
@@ -64,6 +71,7 @@ def test_truncated_detected_even_if_a_library_enabled_load_truncated_images(
 
 # --- decompression bombs -----------------------------------------------------------------------
 
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -71,12 +79,17 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def _png_claiming(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _jpeg_claiming(data: bytes, width: int, height: int) -> bytes:
     sof = data.index(b"\xff\xc0")
-    return data[:sof + 5] + struct.pack(">HH", height, width) + data[sof + 9:]
+    return data[: sof + 5] + struct.pack(">HH", height, width) + data[sof + 9 :]
 
 
 @pytest.mark.parametrize("size", [(60_000, 60_000), (12_000, 12_000), (65_000, 2_000)])
@@ -128,6 +141,7 @@ def test_huge_file_refused_before_reading(tmp_path: Path) -> None:
 
 # --- wrong containers --------------------------------------------------------------------------
 
+
 def test_png_bytes_named_jpg_are_read_by_content(make_encoded, tmp_path: Path) -> None:
     path = tmp_path / "photo.jpg"
     path.write_bytes(make_encoded("PNG", 40, 30))
@@ -140,12 +154,19 @@ EPS_BYTES = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.mark.parametrize("name, payload, named", [
-    ("gif", None, "GIF"), ("eps", EPS_BYTES, "EPS"), ("pdf", PDF_BYTES, "PDF"),
-    ("text", b"hello, this is not a photo\n", None), ("html", b"<!doctype html><html></html>", None),
-])
-def test_unsupported_containers_named_jpg(make_encoded, tmp_path: Path, name: str,
-                                          payload: bytes | None, named: str | None) -> None:
+@pytest.mark.parametrize(
+    "name, payload, named",
+    [
+        ("gif", None, "GIF"),
+        ("eps", EPS_BYTES, "EPS"),
+        ("pdf", PDF_BYTES, "PDF"),
+        ("text", b"hello, this is not a photo\n", None),
+        ("html", b"<!doctype html><html></html>", None),
+    ],
+)
+def test_unsupported_containers_named_jpg(
+    make_encoded, tmp_path: Path, name: str, payload: bytes | None, named: str | None
+) -> None:
     data = make_encoded("GIF", 16, 16) if payload is None else payload
     path = tmp_path / f"{name}.jpg"
     path.write_bytes(data)
@@ -188,6 +209,7 @@ def test_invalid_arguments_raise(make_encoded) -> None:
 
 # --- empty, garbage, io, corrupt, colour -----------------------------------------------------
 
+
 def test_zero_bytes(tmp_path: Path) -> None:
     assert _both(b"") == ("error:empty", "error:empty")
     path = tmp_path / "empty.jpg"
@@ -216,9 +238,9 @@ def test_corrupt_png_header_crc(make_encoded) -> None:
 def test_corrupt_png_pixel_stream(make_encoded) -> None:
     data = bytearray(make_encoded("PNG", 32, 32))
     idat = data.index(b"IDAT")
-    data[idat + 4: idat + 12] = b"\xff" * 8  # zlib header + start of the stream
-    body = bytes(data[idat: idat + 4 + int.from_bytes(data[idat - 4: idat], "big")])
-    data[idat + len(body): idat + len(body) + 4] = struct.pack(">I", zlib.crc32(body))  # keep CRC valid
+    data[idat + 4 : idat + 12] = b"\xff" * 8  # zlib header + start of the stream
+    body = bytes(data[idat : idat + 4 + int.from_bytes(data[idat - 4 : idat], "big")])
+    data[idat + len(body) : idat + len(body) + 4] = struct.pack(">I", zlib.crc32(body))  # keep CRC valid
     info_status, decode_status = _both(bytes(data))
     assert info_status == "ok" and decode_status == "error:corrupt"
 
@@ -286,5 +308,5 @@ def test_trailer_after_eoi_is_allowed(make_encoded) -> None:
 def test_inserted_bytes_in_png_are_corrupt_not_truncated(make_encoded) -> None:
     data = make_encoded("PNG", 32, 32)
     idat = data.index(b"IDAT")
-    damaged = data[:idat + 40] + b"\x00garbage\x00" + data[idat + 40:]  # chunk walk misaligned
+    damaged = data[: idat + 40] + b"\x00garbage\x00" + data[idat + 40 :]  # chunk walk misaligned
     assert decode(damaged).status == "error:corrupt"

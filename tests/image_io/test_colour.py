@@ -15,12 +15,14 @@ from portraitsr4k.image_io.colour import to_srgb
 
 def _lcms_reference(data: bytes, icc: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
-        out = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                        ImageCms.createProfile("sRGB"), outputMode="RGB")
+        out = ImageCms.profileToProfile(
+            image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
     return np.asarray(out)
 
 
 # --- Display P3 --------------------------------------------------------------------------------
+
 
 def test_display_p3_png_converted_to_srgb(p3_icc: bytes, make_image, encode_pil, p3_to_srgb) -> None:
     p3 = make_image(32, 48, "photo", seed=3)
@@ -55,16 +57,28 @@ def test_srgb_profile_left_alone(make_image, encode_pil) -> None:
 
 # --- CMYK ------------------------------------------------------------------------------------
 
+
 def _cmyk_patches() -> np.ndarray:
     """(4, 24, 4) CMYK ink amounts: paper, cyan, black, and a mid mixture (grid points)."""
-    inks = [(0, 0, 0, 0), (255, 0, 0, 0), (0, 0, 0, 255), (0, 128, 64, 0), (64, 128, 191, 64), (128, 128, 128, 128)]
+    inks = [
+        (0, 0, 0, 0),
+        (255, 0, 0, 0),
+        (0, 0, 0, 255),
+        (0, 128, 64, 0),
+        (64, 128, 191, 64),
+        (128, 128, 128, 128),
+    ]
     return np.repeat(np.repeat(np.array(inks, np.uint8)[None], 8, axis=0), 8, axis=1)[:, :48]
 
 
 def test_cmyk_jpeg_with_icc(cmyk_icc: bytes, encode_pil, cmyk_model) -> None:
     cmyk = _cmyk_patches()
-    data = encode_pil(Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG",
-                      quality=100, icc_profile=cmyk_icc)
+    data = encode_pil(
+        Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()),
+        "JPEG",
+        quality=100,
+        icc_profile=cmyk_icc,
+    )
     info = probe(data)
     assert info.mode == "CMYK" and info.icc_description == "Test CMYK press"
     decoded = decode(data)
@@ -81,7 +95,9 @@ def test_cmyk_jpeg_with_icc(cmyk_icc: bytes, encode_pil, cmyk_model) -> None:
 
 def test_cmyk_jpeg_without_icc_generic_conversion(encode_pil) -> None:
     cmyk = _cmyk_patches()
-    data = encode_pil(Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG", quality=100)
+    data = encode_pil(
+        Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG", quality=100
+    )
     assert b"Adobe" in data  # Pillow writes Adobe-inverted CMYK, and must undo it on reading
     decoded = decode(data)
     assert decoded.conversions == ("cmyk_to_rgb_generic",) and not decoded.info.icc
@@ -96,8 +112,9 @@ def test_cmyk_jpeg_without_icc_generic_conversion(encode_pil) -> None:
 
 def test_cmyk_reduced_decode_uses_draft(cmyk_icc: bytes, encode_pil) -> None:
     cmyk = np.repeat(_cmyk_patches(), 2, axis=0)
-    data = encode_pil(Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG",
-                      icc_profile=cmyk_icc)
+    data = encode_pil(
+        Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG", icc_profile=cmyk_icc
+    )
     decoded = decode(data, reduce=4)
     assert decoded.conversions == ("draft_1/4", "icc_to_srgb") and decoded.rgb.shape == (4, 12, 3)
 
@@ -163,6 +180,7 @@ def test_32bit_integer_tiff_is_unsupported(encode_pil) -> None:
 
 # --- alpha, palette, gray --------------------------------------------------------------------
 
+
 def _expected_composite(rgb: np.ndarray, alpha: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
     a = alpha.astype(np.float64)[..., None] / 255
     return np.round(rgb * a + np.array(bg) * (1 - a)).astype(np.int16)
@@ -225,6 +243,7 @@ def test_bilevel(encode_pil) -> None:
 
 # --- multi-frame -----------------------------------------------------------------------------
 
+
 def test_multiframe_tiff_gives_frame0(make_image, encode_pil) -> None:
     frames = [Image.fromarray(make_image(16, 24, "photo", seed=s)) for s in range(3)]
     data = encode_pil(frames[0], "TIFF", save_all=True, append_images=frames[1:])
@@ -256,8 +275,11 @@ def test_animated_gif_when_allowed(make_image, encode_pil) -> None:
 
 def test_profile_without_usable_table_is_a_colour_error(cmyk_icc_without_table: bytes, encode_pil) -> None:
     cmyk = _cmyk_patches()
-    data = encode_pil(Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), "JPEG",
-                      icc_profile=cmyk_icc_without_table)
+    data = encode_pil(
+        Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()),
+        "JPEG",
+        icc_profile=cmyk_icc_without_table,
+    )
     assert probe(data).icc_description == "CMYK without AToB0"
     decoded = decode(data)
     assert decoded.status == "error:colour" and "ICC" in decoded.message

@@ -60,12 +60,15 @@ def test_gray_jpeg_passes_through(make_encoded) -> None:
     assert source_bytes_if_unchanged(data, decode(data)) == data
 
 
-def test_changed_pixels_need_an_encode(with_orientation, p3_icc, make_image, encode_pil, make_encoded) -> None:
+def test_changed_pixels_need_an_encode(
+    with_orientation, p3_icc, make_image, encode_pil, make_encoded
+) -> None:
     rotated = with_orientation(6)
     assert source_bytes_if_unchanged(rotated, decode(rotated)) is None
     p3 = encode_pil(Image.fromarray(make_image(16, 16)), "JPEG", icc_profile=p3_icc)
     assert source_bytes_if_unchanged(p3, decode(p3)) is None
     ok, png16 = cv2.imencode(".png", np.full((8, 8), 40000, np.uint16))
+    assert ok
     assert source_bytes_if_unchanged(png16.tobytes(), decode(png16.tobytes())) is None
     rgba = encode_pil(Image.fromarray(make_image(8, 8)).convert("RGBA"), "PNG")
     assert source_bytes_if_unchanged(rgba, decode(rgba)) is None

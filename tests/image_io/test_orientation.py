@@ -69,8 +69,9 @@ def test_jpeg_max_side_path(with_orientation, orientation: int) -> None:
 @pytest.mark.parametrize("orientation", ORIENTATIONS)
 @pytest.mark.parametrize("factor", [1, 2, 8])
 @pytest.mark.parametrize("fmt, save_kw", [("PNG", {}), ("TIFF", {}), ("WEBP", {"lossless": True})])
-def test_lossless_paths_match_reference(with_orientation, orientation: int, factor: int, fmt: str,
-                                        save_kw: dict) -> None:
+def test_lossless_paths_match_reference(
+    with_orientation, orientation: int, factor: int, fmt: str, save_kw: dict
+) -> None:
     data = with_orientation(orientation, fmt=fmt, **save_kw)
     assert probe(data).orientation == orientation
     decoded = decode(data, reduce=factor)
@@ -101,10 +102,21 @@ def test_invalid_orientation_values_read_as_1(make_image, encode_pil) -> None:
         assert decoded.info.orientation == 1 and decoded.rgb.shape == (16, 32, 3)
 
 
-@pytest.mark.parametrize("long_side, max_side, expected", [
-    (4000, 1000, 4), (4000, 500, 8), (4000, 501, 4), (4000, 4000, 1), (4000, 4001, 1),
-    (3840, 960, 4), (3840, 961, 2), (100, 13, 8), (100, 14, 4), (100, 1, 8),
-])
+@pytest.mark.parametrize(
+    "long_side, max_side, expected",
+    [
+        (4000, 1000, 4),
+        (4000, 500, 8),
+        (4000, 501, 4),
+        (4000, 4000, 1),
+        (4000, 4001, 1),
+        (3840, 960, 4),
+        (3840, 961, 2),
+        (100, 13, 8),
+        (100, 14, 4),
+        (100, 1, 8),
+    ],
+)
 def test_reduction_for_max_side(long_side: int, max_side: int, expected: int) -> None:
     assert reduction_for_max_side(long_side, max_side) == expected
 
