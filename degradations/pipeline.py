@@ -73,7 +73,7 @@ def _final(img: torch.Tensor, params: FinalParams, hr_size: tuple[int, int], sca
 
 def _degrade_one(hr: torch.Tensor, params: DegradationParams) -> torch.Tensor:
     hr_size = (int(hr.shape[-2]), int(hr.shape[-1]))
-    img = hr
+    img = hr.detach()  # the CPU path hands memory to OpenCV, which needs tensors without autograd
     if params.usm is not None:
         img = usm_sharpen(img, params.usm.radius, params.usm.weight, params.usm.threshold)
     for stage in (params.first, params.second):

@@ -79,6 +79,12 @@ def test_one_sample_alone_equals_the_same_sample_in_a_batch(hr_image) -> None:
     assert torch.equal(other[0], lq_batch[1])
 
 
+def test_inputs_that_require_grad_are_accepted(hr_image) -> None:
+    hr = hr_image(32, 32).requires_grad_()
+    lq, params = degradations.build("realesrgan")(hr, _gen(0))
+    assert not lq.requires_grad and torch.equal(lq, degradations.replay(hr.detach(), params.to_dict()))
+
+
 def test_call_on_a_batch_draws_one_record_per_sample(hr_image) -> None:
     deg = degradations.build("osediff", scale=4)
     batch = torch.stack([hr_image(64, 64, seed=s) for s in range(3)])
