@@ -221,9 +221,26 @@ def build_cmyk_icc(description: str = "Test CMYK press", grid: int = 5, with_lut
     )
 
 
+def build_gray_icc(gamma: float = 1.8, description: str = "Gray Gamma 1.8") -> bytes:
+    """ICC v2 gray display profile: a pure power-law ``kTRC`` (stored as u8Fixed8)."""
+    curve = b"curv\x00\x00\x00\x00" + struct.pack(">IH", 1, round(gamma * 256))
+    return _assemble(
+        version=0x02100000,
+        device_class=b"mntr",
+        space=b"GRAY",
+        pcs=b"XYZ ",
+        tags=[(b"desc", _desc_v2(description)), (b"wtpt", _xyz_tag(D50_XYZ)), (b"kTRC", curve)],
+    )
+
+
 @pytest.fixture(scope="session")
 def p3_icc() -> bytes:
     return build_display_p3_icc()
+
+
+@pytest.fixture(scope="session")
+def gray_icc() -> bytes:
+    return build_gray_icc()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,12 @@ from portraitsr4k.image_io import decode, probe
 from portraitsr4k.image_io.colour import to_srgb
 
 
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 encoding of linear light in [0, 1]."""
+    linear = np.clip(linear, 0, 1)
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
 def _lcms_reference(data: bytes, icc: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         out = ImageCms.profileToProfile(
@@ -292,3 +298,15 @@ def test_profile_of_the_wrong_colour_space_is_ignored(p3_icc: bytes, make_encode
     assert decoded.ok and decoded.conversions == ("gray_to_rgb",)
     assert "ignored an ICC profile" in decoded.message
     assert np.array_equal(decoded.rgb[..., 0], np.asarray(gray))
+
+
+def test_gray_with_gray_profile_goes_through_lcms(gray_icc: bytes, encode_pil) -> None:
+    ramp = np.tile(np.arange(256, dtype=np.uint8), (4, 1))
+    data = encode_pil(Image.fromarray(ramp, "L"), "PNG", icc_profile=gray_icc)
+    assert probe(data).icc_description == "Gray Gamma 1.8"
+    decoded = decode(data)
+    assert decoded.conversions == ("icc_to_srgb",) and not decoded.pixels_unchanged
+    assert np.array_equal(decoded.rgb, _lcms_reference(data, gray_icc))
+    # Independent: luminance (v/255)^1.8 re-encoded with the sRGB curve, all channels equal.
+    expected = np.round(srgb_encode((np.arange(256) / 255.0) ** 1.8) * 255)
+    assert np.abs(decoded.rgb[0].astype(np.float64) - expected[:, None]).max() <= 2
