@@ -79,6 +79,17 @@ def test_one_sample_alone_equals_the_same_sample_in_a_batch(hr_image) -> None:
     assert torch.equal(other[0], lq_batch[1])
 
 
+def test_apply_is_pure_and_takes_non_contiguous_views(hr_image) -> None:
+    wide = hr_image(64, 96, seed=9)
+    view = wide[:, :, 16:80]  # (3, 64, 64), not contiguous
+    before = wide.clone()
+    deg = degradations.build("realesrgan")
+    params = deg.sample_params(_gen(3))
+    lq = deg.apply(view, params)
+    assert torch.equal(wide, before)
+    assert torch.equal(lq, deg.apply(view.contiguous(), params))
+
+
 def test_inputs_that_require_grad_are_accepted(hr_image) -> None:
     hr = hr_image(32, 32).requires_grad_()
     lq, params = degradations.build("realesrgan")(hr, _gen(0))
