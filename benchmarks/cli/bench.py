@@ -44,7 +44,7 @@ def run_bench(cfg: DictConfig) -> dict[str, Any]:
     from benchmarks.report import face_panels, write_report
     from benchmarks.runner import BenchmarkRunner
 
-    if cfg.dataset.path in (None, "???") or OmegaConf.is_missing(cfg.dataset, "path"):
+    if OmegaConf.is_missing(cfg.dataset, "path") or cfg.dataset.path is None:
         raise ValueError("set dataset.path=DIR (a dataset in the builder's layout)")
     protocol = instantiate(cfg.protocol)
     metric_names = list(cfg.metrics) if cfg.metrics is not None else list(protocol.metrics)
