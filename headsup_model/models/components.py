@@ -64,6 +64,14 @@ def load_pretrained(*, source: str | Path = SD21_BASE, revision: str | None = No
     dtype = getattr(torch, torch_dtype)
     kw: dict[str, Any] = {"local_files_only": True, "revision": revision}
     src = str(source)
+    if src == SD21_BASE:
+        # the weights registry knows its HF-cache snapshot and PORTRAITSR4K_HOME locations
+        from portraitsr4k.weights import MissingWeightsError, resolve
+
+        try:
+            src = str(resolve("sd21_base"))
+        except MissingWeightsError as exc:
+            raise MissingBaseModelError(f"base diffusion model {SD21_BASE!r} is not on this machine: {exc}") from exc
     try:
         unet = UNet2DConditionModel.from_pretrained(src, subfolder="unet", torch_dtype=dtype, **kw)
         vae = AutoencoderKL.from_pretrained(src, subfolder="vae", torch_dtype=dtype, **kw)
