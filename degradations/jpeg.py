@@ -18,6 +18,10 @@ import torch
 from PIL import Image
 
 
+# float32(code) / 255 in float32, exactly what ``torch.round(x * 255) / 255`` produces.
+_CODE_TO_FLOAT = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1, 256)
+
+
 def to_uint8_hwc(img: torch.Tensor) -> np.ndarray:
     """``(3, H, W)`` float32 -> ``(H, W, 3)`` uint8 ``clamp(round(255 * img), 0, 255)`` on the CPU.
 
@@ -37,7 +41,7 @@ def from_uint8_hwc(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
     """``(H, W, 3)`` uint8 -> ``(3, H, W)`` float32 ``code / 255`` on ``device``."""
     planes = np.empty((3, *pixels.shape[:2]), dtype=np.float32)
     for c, plane in enumerate(cv2.split(pixels)):
-        np.divide(plane, np.float32(255.0), out=planes[c], dtype=np.float32)
+        cv2.LUT(plane, _CODE_TO_FLOAT, dst=planes[c])  # one table look-up per pixel
     return torch.from_numpy(planes).to(device)
 
 
