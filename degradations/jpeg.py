@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-
 # float32(code) / 255 in float32, exactly what ``torch.round(x * 255) / 255`` produces.
 _CODE_TO_FLOAT = (np.arange(256, dtype=np.float32) / np.float32(255.0)).reshape(1, 256)
 
