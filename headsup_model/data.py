@@ -87,7 +87,9 @@ class TrainingSamples(Dataset):
         names = [s for s in SOURCES if config.sources.get(s, 0) > 0]
         weights = np.array([config.sources[s] for s in names], dtype=np.float64)
         self.source_names, self.source_p = names, weights / weights.sum()
-        with_faces = [i for i, sid in enumerate(reader.ids) if reader.get(sid).faces]
+        # face lists only (image bytes are not read): the index of every sample with a face
+        has_face = {row["id"]: bool(row["faces"]) for row in reader.iter_columns(["id", "faces"])}
+        with_faces = [i for i, sid in enumerate(reader.ids) if has_face.get(sid)]
         if not with_faces and ("portrait" in names or "aligned_face" in names):
             raise ValueError("portrait/aligned_face sources need samples with faces; none has any")
         self.with_faces = with_faces

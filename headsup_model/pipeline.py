@@ -110,7 +110,7 @@ class HeadsUpPipeline:
         t = self.tiling
         return tiled_apply(self.model.encode, x, tile=t.vae_encoder_tile,
                            overlap=int(t.vae_encoder_tile * t.vae_overlap_frac) // 8 * 8, scale=1 / 8,
-                           progress=self.progress, desc="VAE encode")
+                           progress=self.progress, desc="VAE encode", align=8)
 
     @torch.no_grad()
     def __call__(self, lq: np.ndarray, *, scale: int = 4, faces: Sequence[dict[str, Any]] = (),

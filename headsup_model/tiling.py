@@ -18,17 +18,27 @@ import torch
 from tqdm.auto import tqdm
 
 
-def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(size: int, tile: int, overlap: int, align: int = 1) -> list[int]:
     """Start offsets of tiles of length ``tile`` covering ``[0, size)`` with at least ``overlap``
-    shared pixels between neighbours; the last tile ends exactly at ``size``."""
+    shared pixels between neighbours; the last tile ends exactly at ``size``. Starts are
+    multiples of ``align`` (8 for the VAE encoder, so every tile maps onto whole latents) when
+    ``size`` and ``tile`` are."""
     if tile <= 0 or overlap < 0 or overlap >= tile:
         raise ValueError(f"expected tile > overlap >= 0, got tile={tile}, overlap={overlap}")
     if size <= tile:
         return [0]
     stride = tile - overlap
+    if align < 1 or stride < 2 * align - 1:
+        raise ValueError(f"align: expected 1 <= align and tile - overlap >= 2*align - 1, got align={align}, "
+                         f"tile={tile}, overlap={overlap}")
     n = math.ceil((size - tile) / stride) + 1
-    # spread the tiles evenly so every overlap is >= the requested one
-    return [round(i * (size - tile) / (n - 1)) for i in range(n)]
+    # spread the tiles evenly so every overlap is >= the requested one (flooring to `align`
+    # only moves inner tiles left, which keeps the overlap with the right neighbour >= stride gap)
+    starts = [(i * (size - tile) // (n - 1)) // align * align for i in range(n - 1)] + [size - tile]
+    while any(b - a > stride for a, b in zip(starts, starts[1:])):
+        n += 1
+        starts = [(i * (size - tile) // (n - 1)) // align * align for i in range(n - 1)] + [size - tile]
+    return starts
 
 
 def gaussian_weights(height: int, width: int, *, sigma_frac: float = 0.3, device=None,
@@ -45,7 +55,7 @@ def gaussian_weights(height: int, width: int, *, sigma_frac: float = 0.3, device
 
 def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, tile: int, overlap: int,
                 scale: float = 1.0, out_channels: int | None = None, progress: bool = False,
-                desc: str = "tiles") -> torch.Tensor:
+                desc: str = "tiles", align: int = 1) -> torch.Tensor:
     """Apply ``fn`` to overlapping ``tile × tile`` windows of ``x`` and blend.
 
     Args:
@@ -54,13 +64,14 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, 
         tile, overlap: window side and minimum overlap, in pixels of ``x``.
         scale: output/input size ratio (1/8 for the VAE encoder, 8 for the decoder).
         out_channels: ``C'``; found from the first tile when None.
+        align: tile starts are multiples of this (8 when ``scale`` is 1/8).
     Returns:
         ``(B, C', H·scale, W·scale)`` in the dtype of ``fn``'s output.
     """
     b, _, h, w = x.shape
     if h <= tile and w <= tile:
         return fn(x)
-    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    ys, xs = tile_starts(h, tile, overlap, align), tile_starts(w, tile, overlap, align)
     out = norm = None
     bar = tqdm(total=len(ys) * len(xs), desc=desc, disable=not progress, leave=False)
     for y0 in ys:

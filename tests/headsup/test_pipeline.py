@@ -12,10 +12,12 @@ from headsup_model.pipeline import HeadsUpPipeline, TilingConfig
 from headsup_model.tiling import tile_starts, tiled_apply
 
 
-@pytest.mark.parametrize("size,tile,overlap", [(100, 32, 8), (96, 32, 0), (33, 32, 31), (20, 32, 8)])
-def test_tile_starts_cover_with_overlap(size, tile, overlap):
-    starts = tile_starts(size, tile, overlap)
+@pytest.mark.parametrize("size,tile,overlap,align", [(100, 32, 8, 1), (96, 32, 0, 1), (33, 32, 31, 1), (20, 32, 8, 1),
+                                                    (2160, 1024, 128, 8), (3840, 96, 32, 8)])
+def test_tile_starts_cover_with_overlap(size, tile, overlap, align):
+    starts = tile_starts(size, tile, overlap, align)
     assert starts[0] == 0 and min(size, starts[-1] + tile) == size
+    assert all(s % align == 0 for s in starts)
     for a, b in zip(starts, starts[1:]):
         assert b - a <= tile - overlap  # neighbours share at least `overlap` pixels
 
