@@ -145,7 +145,8 @@ def to_markdown(board: pd.DataFrame) -> str:
                     continue
                 r = r.iloc[0]
                 if r["n_images"] == 0:
-                    why = "not run" if r["n_unavailable"] else ("no faces" if r["n_no_face"] else "failed")
+                    why = ("not run" if r["n_unavailable"] else "no faces" if r["n_no_face"]
+                           else "no reference" if r["n_no_reference"] else "failed")
                     cells.append(why)
                     continue
                 text = _fmt(r["mean"])
@@ -158,14 +159,16 @@ def to_markdown(board: pd.DataFrame) -> str:
                 cells.append(text)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    issues = board[(board.n_unavailable > 0) | (board.n_error > 0) | (board.n_no_face > 0)]
+    issues = board[(board.n_unavailable > 0) | (board.n_error > 0) | (board.n_no_face > 0)
+                   | (board.n_no_reference > 0)]
     if not issues.empty:
-        lines += ["## Cells not scored", "", "| dataset | method | metric | region | no face | unavailable | error | note |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["## Cells not scored", "",
+                  "| dataset | method | metric | region | no face | no reference | unavailable | error | note |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for _, r in issues.iterrows():
             note = str(r["note"]).replace("|", "/").replace("\n", " ")[:160]
             lines.append(f"| {r.dataset} | {r.method} | {r.metric} | {r.region} | {r.n_no_face} | "
-                         f"{r.n_unavailable} | {r.n_error} | {note} |")
+                         f"{r.n_no_reference} | {r.n_unavailable} | {r.n_error} | {note} |")
         lines.append("")
     return "\n".join(lines)
 

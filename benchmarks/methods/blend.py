@@ -63,6 +63,7 @@ class BlendMethod(SRMethod):
         self.face_source, self.detector_name = face_source, detector
         self.mask, self.feather, self.min_interocular = mask, float(feather), float(min_interocular)
         self._detector: Any = None
+        self._checked = False
         #: faces pasted / skipped in the last ``upscale`` call (for logs and tests).
         self.last_counts: dict[str, int] = {}
 
@@ -106,6 +107,11 @@ class BlendMethod(SRMethod):
         from portraitsr4k.faces.align import alignment_matrix, paste_back, warp_face
 
         lq = check_lq(lq)
+        if not self._checked:
+            # Even an image without faces must not yield a "blend" output when the restorer
+            # cannot run: that output would silently be the base method's.
+            self.check_available()
+            self._checked = True
         out = self.base.upscale(lq, scale=scale, sample=sample)
         size = self.restorer.size
         for landmarks in self._faces(out, sample):
