@@ -9,8 +9,9 @@ completion order; the runner sorts by index, so output never depends on scheduli
   once per worker (initializer), so lazily built models live as long as the worker. A worker
   that dies (segfault in a codec, ``os.abort``, OOM kill) breaks the pool; the items that were in
   flight are then re-run one at a time in a fresh pool, and the one that kills its worker again
-  gets ``on_crash(item)`` (``error:worker_crash``). ``workers=0`` runs in this process (no crash
-  isolation; for debugging).
+  gets ``on_crash(item)`` (``error:worker_crash``). ``workers=0`` runs in this process with
+  the workers' thread settings, so its bytes equal a pool's (no crash isolation; for debugging
+  and tests).
 - :class:`RayExecutor`: Ray Data ``map`` with one block per item and actors holding the function
   (optional extra ``ray``); blocks that fail hard (dead actor) are skipped via
   ``DataContext.max_errored_blocks`` and their items get ``on_crash``.
@@ -137,14 +138,29 @@ class LocalExecutor:
         bar = tqdm(total=len(items), desc=desc, unit="img", dynamic_ncols=True)
         try:
             if self.workers == 0:
-                for index, item in enumerate(items):
-                    bar.update(1)
-                    yield index, fn(item)
+                yield from self._map_inline(fn, items, bar)
                 return
             fn_index = next(i for i, f in enumerate(self._fns) if f is fn)
             yield from self._map_pool(fn_index, items, bar, on_crash)
         finally:
             bar.close()
+
+    def _map_inline(self, fn: Callable[[Any], Any], items: Sequence[Any], bar: Any) -> Iterator[tuple[int, Any]]:
+        """Run in this process with the workers' thread settings, so results match a pool's."""
+        import cv2
+        import torch
+
+        saved = torch.get_num_threads(), cv2.getNumThreads()
+        torch.set_num_threads(self.torch_threads)
+        cv2.setNumThreads(self.torch_threads)
+        try:
+            for index, item in enumerate(items):
+                result = fn(item)
+                bar.update(1)
+                yield index, result
+        finally:
+            torch.set_num_threads(saved[0])
+            cv2.setNumThreads(saved[1])
 
     def _map_pool(self, fn_index: int, items: Sequence[Any], bar: Any,
                   on_crash: Callable[[Any, str], Any]) -> Iterator[tuple[int, Any]]:

@@ -58,3 +58,20 @@ class DirSource:
         except OSError as exc:
             return Fetched("error:io", str(exc), None, time.perf_counter() - start)
         return Fetched("ok", "", data, time.perf_counter() - start)
+
+
+class MissingFileSource(DirSource):
+    """Items whose files do not exist: every fetch is ``error:io`` (a builder-side failure)."""
+
+    name = "missing"
+
+    def items(self):
+        for i in range(int(self.root)):
+            yield Item(key=f"gone{i}.jpg", path=f"/nonexistent/psr4k/gone{i}.jpg")
+
+
+def abort_on_negative(value: int) -> int:
+    """Per-sample function for executor tests: squares ``value``, kills its worker on < 0."""
+    if value < 0:
+        os.abort()
+    return value * value
