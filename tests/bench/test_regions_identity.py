@@ -93,3 +93,8 @@ def test_arcface_without_model_is_unavailable() -> None:
     assert metric.name == "identity_arcface"
     with pytest.raises(MetricUnavailable, match="w600k_r50.onnx"):
         metric.check_available()
+
+
+def test_auto_identity_model_falls_back_to_dlib_and_names_it() -> None:
+    assert IdentitySimilarity(model="auto").name == "identity_dlib"  # no w600k_r50.onnx in tests
+    assert IdentitySimilarity(model="auto", reference=True).name == "identity_dlib_ref"
