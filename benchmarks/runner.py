@@ -223,6 +223,10 @@ class BenchmarkRunner:
             if problems:
                 logger.error("method %s: %d problem(s) with its files: %s", method.name, len(problems),
                              "; ".join(problems))
+        # Set metrics (FID) read the method's output folder: every image needs a cached output.
+        set_needed = any(
+            m.kind == "set" and m.name not in self._metric_down and m.name not in self._metric_broken
+            and self._key(method, mhash, "*", m, "full", -1) not in done for m in self.metrics)
         pending: list[tuple[Any, list[tuple[Metric, str, int]]]] = []
         bar = tqdm(range(n), desc=f"{self.dataset_name}/{method.name}", disable=not self.progress, unit="img")
         for i in bar:
@@ -245,7 +249,8 @@ class BenchmarkRunner:
                                       message=self._metric_down[m.name])
                     else:
                         need.append((m, region, fi))
-            if need:
+            if need or (set_needed and (self.cache.meta(self.dataset_name, method.name, sample.id) or {}).get(
+                    "method_hash") != mhash):
                 pending.append((sample, need))
             if len(pending) >= self.batch_size or (i == n - 1 and pending):
                 for sample_, need_, sr, sr_time, err in self._outputs(method, mhash, pending, summary):
@@ -421,8 +426,9 @@ class BenchmarkRunner:
                 self._row(writer, summary, method, mhash, "*", metric, "full", -1, "error",
                           message=f"{type(e).__name__}: {e}")
                 continue
+            n_out = len(list(self.cache.folder(self.dataset_name, method.name).glob("*.png")))
             self._row(writer, summary, method, mhash, "*", metric, "full", -1, "ok", value=value,
-                      runtime_s=time.perf_counter() - t, message=f"{n} images")
+                      runtime_s=time.perf_counter() - t, message=f"{n_out} images")
 
     def _hr_folder(self, reader: Any, n: int) -> Path:
         """``<out>/hr/<dataset>/<id>.png`` for every evaluated sample (written once)."""

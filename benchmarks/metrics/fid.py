@@ -59,8 +59,9 @@ class FID(Metric):
         import pyiqa
 
         net = pyiqa.create_metric("fid", device=torch.device(self.device))
+        # The InferenceModel passes its own device to the arch; num_workers=0 keeps loading in-process.
         kwargs: dict[str, Any] = {"mode": self.mode, "batch_size": self.batch_size, "num_workers": 0,
-                                  "device": torch.device(self.device), "verbose": False}
+                                  "verbose": False}
         if self.dataset_name:
             kwargs.update(dataset_name=self.dataset_name, dataset_res=self.dataset_res,
                           dataset_split=self.dataset_split)

@@ -94,3 +94,82 @@ def test_validation() -> None:
     m = PyiqaMetric(name="x", pyiqa_name="psnr", kind="fr", lower_better=False)
     with pytest.raises(ValueError, match="mask"):
         m.compute(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool))
+
+
+@pytest.fixture
+def random_fid_inception(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Random-init weights of pyiqa's FID Inception saved under the official file name in pyiqa's
+    cache (the real file format: a bare state dict); FID values are meaningless, the path is real."""
+    import torch
+    import torch.hub
+    from pyiqa.archs import inception
+
+    monkeypatch.setattr(inception, "load_pretrained_network", lambda net, path, *a, **k: None)
+    torch.manual_seed(0)
+    net = inception.fid_inception_v3()
+    path = Path(torch.hub.get_dir()) / "pyiqa" / "pt_inception-2015-12-05-6726825d.pth"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), path)
+    monkeypatch.undo()
+    yield path
+    path.unlink()
+
+
+@pytest.mark.slow
+def test_fid_set_metric_through_runner(random_fid_inception: Path, bench_dataset: Path, tmp_path: Path) -> None:
+    """Slow (~90 s on the shared 2-core CPU): a full-size Inception-v3 over 8 images. The fast
+    test below covers the runner's set-metric path with a small set metric."""
+    import math
+
+    from benchmarks.methods.interpolation import BicubicMethod
+    from benchmarks.records import load_records
+    from benchmarks.runner import BenchmarkRunner
+
+    def run():
+        return BenchmarkRunner(out_dir=tmp_path, dataset_path=bench_dataset, methods=[BicubicMethod()],
+                               metrics=[FID(min_images=2)], progress=False).run()
+
+    first = run()
+    df = load_records([tmp_path])
+    row = df[df.metric == "fid"].iloc[0]
+    assert row.status == "ok", row.message
+    assert row.image_id == "*" and math.isfinite(row.value) and row.value >= 0 and row.message == "4 images"
+    assert sorted(p.name for p in (tmp_path / "hr" / "bench_dataset0").glob("*.png")) == [
+        "a_grace.png", "b_grace_other.png", "c_astronaut.png", "d_noface.png"]
+    assert first.outputs_computed == 4
+    again = run()
+    assert again.cells_computed == 0 and again.cells_cached == 1
+
+
+def test_set_metric_path_fast(bench_dataset: Path, tmp_path: Path) -> None:
+    """A set metric gets every image's output written first, one row per method, and is cached."""
+    import numpy as np
+
+    from benchmarks.metrics.base import Metric
+    from benchmarks.methods.interpolation import BicubicMethod, LanczosMethod
+    from benchmarks.records import load_records
+    from benchmarks.runner import BenchmarkRunner
+
+    class MeanAbsFolderDiff(Metric):
+        def __init__(self) -> None:
+            super().__init__(name="folder_mad", kind="set", lower_better=True, regions=("full",))
+
+        def compute_set(self, sr_dir: Path, hr_dir: Path) -> float:
+            from PIL import Image
+
+            diffs = []
+            for png in sorted(Path(sr_dir).glob("*.png")):
+                sr = np.asarray(Image.open(png).convert("RGB"), np.float64)
+                hr = np.asarray(Image.open(Path(hr_dir) / png.name).convert("RGB"), np.float64)
+                diffs.append(np.abs(sr - hr[: sr.shape[0], : sr.shape[1]]).mean())
+            return float(np.mean(diffs))
+
+    def run():
+        return BenchmarkRunner(out_dir=tmp_path, dataset_path=bench_dataset, methods=[BicubicMethod(), LanczosMethod()],
+                               metrics=[MeanAbsFolderDiff()], progress=False).run()
+
+    first = run()
+    df = load_records([tmp_path])
+    assert first.outputs_computed == 8 and len(df) == 2 and (df.status == "ok").all()
+    assert (df.image_id == "*").all() and set(df.message) == {"4 images"} and (df.value > 0).all()
+    assert run().cells_computed == 0
