@@ -110,16 +110,37 @@ class RegionExtractor:
         return np.asarray(alignment_matrix(np.asarray(face["landmarks"], np.float64), size=self.aligned_size),
                           np.float64)
 
-    def seam_mask(self, face: dict[str, Any], shape_hw: tuple[int, int]) -> np.ndarray:
-        """``(H, W) bool`` seam ring of one face."""
+    def seam_mask(self, face: dict[str, Any], shape_hw: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """The seam ring of one face: ``(ring, (x1, y1, x2, y2))`` with ``ring`` a ``(y2-y1, x2-x1)
+        bool`` window of the image holding the whole ring (empty window if the face is off-image).
+
+        Only a window around the pasted square is rasterised, so the cost does not grow with the
+        image size (a 4K frame would otherwise be warped and dilated once per face).
+        """
         from portraitsr4k.faces.align import face_region_mask
 
         m = self.matrix(face)
         side = self.aligned_size / max(_matrix_scale(m), 1e-9)
         half = max(self.min_seam_px, int(round(self.seam_width * side)))
+        inv = cv2.invertAffineTransform(m)
+        s = float(self.aligned_size)
+        corners = np.array([[0, 0, 1], [s, 0, 1], [0, s, 1], [s, s, 1]]) @ inv.T  # (4, 2) image xy
+        h, w = shape_hw
+        pad = half + 2
+        x1 = max(0, math.floor(corners[:, 0].min()) - pad)
+        y1 = max(0, math.floor(corners[:, 1].min()) - pad)
+        x2 = min(w, math.ceil(corners[:, 0].max()) + pad)
+        y2 = min(h, math.ceil(corners[:, 1].max()) + pad)
+        if x2 <= x1 or y2 <= y1:
+            return np.zeros((0, 0), bool), (x1, y1, x1, y1)
+        shifted = m.copy()
+        shifted[:, 2] += m[:, :2] @ np.array([x1, y1], np.float64)  # window pixel -> crop pixel
         # The hard-edged region is exactly where a pasted-back aligned crop lands.
-        covered = face_region_mask(shape_hw, m, self.aligned_size, kind="hard") > 0.5
-        return seam_ring(covered, half)
+        covered = face_region_mask((y2 - y1, x2 - x1), shifted, self.aligned_size, kind="hard") > 0.5
+        ring = seam_ring(covered, half)
+        # The window edge is the image edge only where the window was clipped; elsewhere the
+        # region mask is 0 there, so eroding with a replicated border changes nothing.
+        return ring, (x1, y1, x2, y2)
 
     def crops(self, sr: np.ndarray, hr: np.ndarray, faces: Sequence[dict[str, Any]],
               regions: Sequence[str]) -> Iterator[RegionCrop]:
@@ -148,9 +169,10 @@ class RegionExtractor:
                 yield RegionCrop("face_aligned", i, warp_face(sr, m, self.aligned_size),
                                  warp_face(hr, m, self.aligned_size), None, None)
             if "seam" in regions:
-                ring = self.seam_mask(face, (h, w))
+                ring, (wx1, wy1, wx2, wy2) = self.seam_mask(face, (h, w))
                 ys, xs = np.nonzero(ring)
                 if ys.size:
-                    y1, y2, x1, x2 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-                    yield RegionCrop("seam", i, sr[y1:y2, x1:x2], hr[y1:y2, x1:x2], ring[y1:y2, x1:x2],
-                                     (x1, y1, x2, y2))
+                    y1, y2 = wy1 + int(ys.min()), wy1 + int(ys.max()) + 1
+                    x1, x2 = wx1 + int(xs.min()), wx1 + int(xs.max()) + 1
+                    yield RegionCrop("seam", i, sr[y1:y2, x1:x2], hr[y1:y2, x1:x2],
+                                     ring[y1 - wy1:y2 - wy1, x1 - wx1:x2 - wx1], (x1, y1, x2, y2))

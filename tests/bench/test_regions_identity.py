@@ -98,3 +98,19 @@ def test_arcface_without_model_is_unavailable() -> None:
 def test_auto_identity_model_falls_back_to_dlib_and_names_it() -> None:
     assert IdentitySimilarity(model="auto").name == "identity_dlib"  # no w600k_r50.onnx in tests
     assert IdentitySimilarity(model="auto", reference=True).name == "identity_dlib_ref"
+
+
+def test_windowed_seam_ring_equals_full_frame_ring() -> None:
+    """The seam ring is rasterised in a window around the face; same pixels as a full-frame ring."""
+    from benchmarks.regions.extract import _matrix_scale
+    from portraitsr4k.faces.align import face_region_mask
+
+    ext = RegionExtractor()
+    face = {"landmarks": [[100, 120], [160, 118], [130, 150], [108, 180], [155, 178]]}
+    m = ext.matrix(face)
+    half = max(2, int(round(0.03 * 512 / _matrix_scale(m))))
+    full = seam_ring(face_region_mask((480, 500), m, 512, kind="hard") > 0.5, half)
+    ring, (x1, y1, x2, y2) = ext.seam_mask(face, (480, 500))
+    rebuilt = np.zeros_like(full)
+    rebuilt[y1:y2, x1:x2] = ring
+    np.testing.assert_array_equal(rebuilt, full)
