@@ -307,8 +307,10 @@ class Builder:
                                 split=splits.get(a.id) if a.status == "ok" else None) for a in analyses]
         write_status(out_dir, records)
         self._summary = BuildSummary(out_dir=out_dir, records=records, shards=shards, pairs=pair_counts)
-        if self.card_writer is not None:
+        if self.card_writer is not None and any(shards.values()):
             self.card_writer(out_dir, self.config, self._summary)
+        elif not any(shards.values()):
+            logger.warning("no sample passed every stage: no shards and no dataset card were written")
         return records
 
     def _drop_stale(self, shards: dict[str, list[str]]) -> None:

@@ -130,15 +130,10 @@ def test_worker_crash_costs_only_its_own_input():
     assert results == {0: 9, 1: 1, 2: "crash -1", 3: 4, 4: 25, 5: 16}
 
 
-@pytest.mark.slow
 def test_two_workers_reversed_order_and_a_crashing_input_give_identical_shards(clean_build, portrait_dir, tmp_path):
     """workers=2 in a process pool, items listed in reverse, plus one input whose fetch kills
     its worker (os.abort): the crash becomes error:worker_crash for that input only, and every
-    shard is byte-identical to the in-process clean build.
-
-    Slow (~100 s on the shared 2-core box): two spawned workers import torch, MTCNN and dlib,
-    and the crash forces a second pool start; test_worker_crash_costs_only_its_own_input keeps
-    the crash path in the fast suite."""
+    shard is byte-identical to the in-process clean build (default ``forkserver`` workers)."""
     src = tmp_path / "src"
     shutil.copytree(portrait_dir, src)
     (src / "zz_crash.jpg").write_bytes(b"never read")
