@@ -20,7 +20,7 @@ and is registered by one YAML file in ``conf/method/<name>.yaml`` with ``_target
 the class; the runner instantiates it with ``hydra.utils.instantiate`` (so overrides such as
 ``method.headsup.checkpoint=DIR`` reach the constructor).
 
-Contract (checked by the runner and by ``tests/bench/test_method_contract.py``):
+Contract (checked by the runner and by ``tests/bench/test_methods.py``):
 
 - ``upscale`` receives ``lq`` as ``(h, w, 3) uint8`` RGB and returns ``(h*scale, w*scale, 3)
   uint8`` RGB. It must not keep state between images that changes results.
