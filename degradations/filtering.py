@@ -54,11 +54,15 @@ def filter_conv2d(img: torch.Tensor, kernel: torch.Tensor, factor: torch.Tensor 
     padded = _pad_reflect101(img, size // 2, size // 2).unsqueeze(0)
     if factor is not None:
         k1 = factor.to(device=img.device, dtype=img.dtype)
-        out = F.conv2d(padded, k1.view(1, 1, size, 1).expand(channels, 1, size, 1), groups=channels)
-        out = F.conv2d(out, k1.view(1, 1, 1, size).expand(channels, 1, 1, size), groups=channels)
+        out = F.conv2d(
+            padded, k1.view(1, 1, size, 1).expand(channels, 1, size, 1).contiguous(), groups=channels
+        )
+        out = F.conv2d(out, k1.view(1, 1, 1, size).expand(channels, 1, 1, size).contiguous(), groups=channels)
     else:
         k2 = kernel.to(device=img.device, dtype=img.dtype)
-        out = F.conv2d(padded, k2.view(1, 1, size, size).expand(channels, 1, size, size), groups=channels)
+        out = F.conv2d(
+            padded, k2.view(1, 1, size, size).expand(channels, 1, size, size).contiguous(), groups=channels
+        )
     return out[0]
 
 
