@@ -178,6 +178,8 @@ class Builder:
             a = kept.pop(dropped)
             a.status, a.stage, a.message = "rejected:near_duplicate", "dedup", f"perceptual duplicate of {winner}"
         threshold = self.settings.same_person_threshold
+        if threshold is None and not any(a.embeddings for a in kept.values()):
+            threshold = 1.0  # nothing to link; do not load the embedder in this process for nothing
         if threshold is None:
             embedder = self.analyzer.embedder
             threshold = float(embedder.same_person_threshold) if embedder is not None else 1.0
