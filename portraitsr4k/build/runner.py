@@ -135,8 +135,10 @@ class Builder:
         return [r for r in results if r is not None]
 
     def _materialise(self, tasks: Sequence[MaterializeTask]) -> dict[str, Materialized]:
+        """Run (or reuse) the materialisation; HR/LQ bytes stay in the work cache on disk, never
+        all in memory (30K 4K pairs are ~450 GB)."""
         mat = self.materializer
-        cache = WorkCache(self.settings.out_dir, "samples", {
+        cache = self._samples_cache = WorkCache(self.settings.out_dir, "samples", {
             "crop": asdict(mat.crop), "scale": mat.scale, "seed": mat.build_seed,
             "degradation": self.config.get("degradation", repr(mat.degradation_factory)),
         })
@@ -144,19 +146,18 @@ class Builder:
         todo = []
         for task in tasks:
             meta = cache.get_json(task.id)
-            hr, lq = cache.get_bytes(task.id, "hr"), cache.get_bytes(task.id, "lq")
-            if meta is not None and hr is not None and lq is not None:
-                out[task.id] = Materialized(**{**meta, "hr": hr, "lq": lq})
+            if meta is not None and cache.path(task.id, "hr").is_file() and cache.path(task.id, "lq").is_file():
+                out[task.id] = Materialized(**meta)
             else:
                 todo.append(task)
         logger.info("materialise: %d of %d samples cached, %d to run", len(tasks) - len(todo), len(tasks), len(todo))
         for index, result in self.executor.map(mat, todo, desc="crop+degrade", on_crash=_crash_materialized):
-            out[todo[index].id] = result
             if result.status == "ok":
                 cache.put_bytes(result.id, "hr", result.hr)
                 cache.put_bytes(result.id, "lq", result.lq)
-                meta = {k: v for k, v in asdict(result).items() if k not in ("hr", "lq")}
-                cache.put_json(result.id, meta)
+                result.hr = result.lq = b""
+                cache.put_json(result.id, {k: v for k, v in asdict(result).items() if k not in ("hr", "lq")})
+            out[todo[index].id] = result
         return out
 
     # -- global steps ---------------------------------------------------------------------------
@@ -193,9 +194,10 @@ class Builder:
         ext = "png" if m.hr_format == "png" else {"JPEG": "jpg"}.get(str(a.format).upper(), str(a.format).lower())
         row.update(
             id=a.id, source=a.source, url=a.url, license=a.license, source_sha256=a.source_sha256,
-            hr={"bytes": m.hr, "path": f"{a.id}.{ext}"}, hr_format=m.hr_format,
+            hr={"bytes": self._samples_cache.get_bytes(a.id, "hr"), "path": f"{a.id}.{ext}"}, hr_format=m.hr_format,
             hr_width=m.hr_width, hr_height=m.hr_height,
-            lq={"bytes": m.lq, "path": f"{a.id}_lq.png"}, lq_width=m.lq_width, lq_height=m.lq_height,
+            lq={"bytes": self._samples_cache.get_bytes(a.id, "lq"), "path": f"{a.id}_lq.png"},
+            lq_width=m.lq_width, lq_height=m.lq_height,
             scale=self.materializer.scale, degradation=m.degradation,
             degradation_preset=m.degradation_preset, degradation_seed=m.degradation_seed,
             faces=m.faces, identity=identity.identity[a.id], references=refs,
@@ -204,21 +206,24 @@ class Builder:
         )
         return row
 
-    def _write_split(self, split: str, rows: list[dict[str, Any]], plan_state: dict[str, str]) -> list[str]:
-        out_dir = self.settings.out_dir
-        data_dir = out_dir / "data"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        by_id = {r["id"]: r for r in rows}
-        sizes = [(r["id"], len(r["hr"]["bytes"]) + len(r["lq"]["bytes"])) for r in rows]
+    def _write_split(self, split: str, members: list[Analysis], make_row: Callable[[Analysis], dict[str, Any]],
+                     plan_state: dict[str, str]) -> list[str]:
+        """Plan and write the shards of one split; rows (with their image bytes) are read from the
+        work cache one shard at a time, and only for shards that need writing."""
+        (self.settings.out_dir / "data").mkdir(parents=True, exist_ok=True)
+        cache = self._samples_cache
+        by_id = {a.id: a for a in members}
+        sizes = [(a.id, cache.path(a.id, "hr").stat().st_size + cache.path(a.id, "lq").stat().st_size)
+                 for a in members]
         written = []
         for planned in plan_shards(split, sizes, self.settings.shard):
             rel = f"data/{planned.name}"
-            digest = fingerprint(list(planned.ids))
-            self._write_one(rel, [by_id[i] for i in planned.ids], FEATURES, digest, plan_state)
+            self._write_one(rel, lambda ids=planned.ids: [make_row(by_id[i]) for i in ids], FEATURES,
+                            fingerprint(list(planned.ids)), plan_state)
             written.append(rel)
         return written
 
-    def _write_one(self, rel: str, rows: list[dict[str, Any]], features: Any, digest: str,
+    def _write_one(self, rel: str, rows: Callable[[], list[dict[str, Any]]], features: Any, digest: str,
                    plan_state: dict[str, str]) -> None:
         out_dir = self.settings.out_dir
         path = out_dir / rel
@@ -230,7 +235,7 @@ class Builder:
         if entry is not None:
             forget_shards(out_dir, [rel])
         try:
-            info = write_shard(rows, path, features=features)
+            info = write_shard(rows(), path, features=features)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise BuildError(f"disk full while writing {rel}; no partial file was left. Free space "
@@ -291,8 +296,10 @@ class Builder:
         pair_counts: dict[str, int] = {}
         for split in ("train", "test"):
             members = [a for a in final if splits[a.id] == split]
-            rows = [self._row(a, materialised[a.id], identity, sorted(refs.get(a.id, [])), split) for a in members]
-            shards[split] = self._write_split(split, rows, plan_state) if rows else []
+            def make_row(a: Analysis, split: str = split) -> dict[str, Any]:
+                return self._row(a, materialised[a.id], identity, sorted(refs.get(a.id, [])), split)
+
+            shards[split] = self._write_split(split, members, make_row, plan_state) if members else []
             split_pairs = [p for p in pairs if splits[p.id] == split]
             pair_counts[split] = len(split_pairs)
             if split_pairs:
@@ -301,7 +308,7 @@ class Builder:
                               "reference_face_index": p.reference_face_index, "similarity": p.similarity,
                               "identity": identity.identity[p.id], "split": split} for p in split_pairs]
                 rel = f"pairs/{shard_name(split, 0, 1)}"
-                self._write_one(rel, pair_rows, PAIR_FEATURES, fingerprint(pair_rows), plan_state)
+                self._write_one(rel, lambda rows=pair_rows: rows, PAIR_FEATURES, fingerprint(pair_rows), plan_state)
                 shards[split].append(rel)
         self._drop_stale(shards)
         records = [SampleStatus(key=a.key, source=a.source, url=a.url, id=a.id, stage=a.stage, status=a.status,

@@ -51,6 +51,10 @@ class WorkCache:
             raise ValueError(f"phase must be an identifier, got {phase!r}")
         self.root = Path(out_dir) / "work" / f"{phase}-{fingerprint(settings)}"
 
+    def path(self, key: str, ext: str) -> Path:
+        """Where ``key``'s ``ext`` file lives (whether or not it exists)."""
+        return self._path(key, ext)
+
     def _path(self, key: str, ext: str) -> Path:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
         return self.root / digest[:2] / f"{digest}.{ext}"
