@@ -157,7 +157,9 @@ class Trainer:
     def make_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """LQ (degraded on device, resized back), canvas, mask; all in ``[-1, 1]`` except the mask."""
         hr = batch["hr"].to(self.device)
-        params = [self.degradation.sample_params(torch.Generator().manual_seed(derive_seed(self.config.seed, 1, int(k))))
+        hr_size = (int(hr.shape[-2]), int(hr.shape[-1]))
+        params = [self.degradation.sample_params(
+                      torch.Generator().manual_seed(derive_seed(self.config.seed, 1, int(k))), hr_size=hr_size)
                   for k in batch["index"]]
         lq = self.degradation.apply(hr, params)
         lq_up = F.interpolate(lq, size=hr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)

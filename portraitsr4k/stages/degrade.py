@@ -51,7 +51,8 @@ def degrade_sample(hr_rgb: np.ndarray, sample_id: str, build_seed: int,
     start = time.perf_counter()
     deg = degradation if degradation is not None else degradation_factory()
     seed = sample_seed(build_seed, sample_id, "degrade")
-    params = deg.sample_params(torch.Generator().manual_seed(seed))
+    # hr_size lets a degradation with ``reference_resolution`` (4K-aware kernels) scale itself.
+    params = deg.sample_params(torch.Generator().manual_seed(seed), hr_size=hr_rgb.shape[:2])
     with torch.no_grad():
         lq = deg.apply(to_tensor(hr_rgb), params)
     record = params.to_dict()
