@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     from headsup_model.losses.perceptual import LPIPSLoss
     from headsup_model.losses.vsd import VSDLoss
     from headsup_model.model import HeadsUpModel
-    from headsup_model.pipeline import HeadsUpPipeline
+    from headsup_model.pipeline import HeadsUpPipeline, TilingConfig
     from headsup_model.weights_io import base_spec_from_config, build_base
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default=None, help="conf/model name (default: sd21_random on CUDA, tiny on CPU)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-4k", action="store_true")
+    ap.add_argument("--vae-decoder-tile", type=int, default=None,
+                    help="decoder tile in latents (default 224 = OSEDiff on CUDA; 64 on CPU, where the VAE "
+                         "mid-block attention over 224² latents would need a 10 GB attention matrix)")
+    ap.add_argument("--vae-encoder-tile", type=int, default=None, help="encoder tile in px (1024 CUDA, 512 CPU)")
     ap.add_argument("--train-crop", type=int, default=None, help="training crop (default 512 CUDA, 64 CPU)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -80,7 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     common = {"model": name, "device": str(device), "torch_threads": torch.get_num_threads()}
 
     # --- inference ----------------------------------------------------------------------------
-    pipe = HeadsUpPipeline(model=copy.deepcopy(model), prompt_encoder=comps.prompt_encoder, device=str(device))
+    cuda = device.type == "cuda"
+    tiling = TilingConfig(vae_decoder_tile=args.vae_decoder_tile or (224 if cuda else 64),
+                          vae_encoder_tile=args.vae_encoder_tile or (1024 if cuda else 512))
+    common["tiling"] = {"vae_encoder_tile": tiling.vae_encoder_tile, "vae_decoder_tile": tiling.vae_decoder_tile,
+                        "latent_tile": tiling.latent_tile, "latent_overlap": tiling.latent_overlap}
+    pipe = HeadsUpPipeline(model=copy.deepcopy(model), prompt_encoder=comps.prompt_encoder, device=str(device),
+                           tiling=tiling)
     rng = np.random.default_rng(0)
     sizes = [(512, 512)] + ([] if args.skip_4k else [(2160, 3840)])
     for h, w in sizes:

@@ -21,6 +21,16 @@ from headsup_model.weights_io import base_spec_from_config
 from portraitsr4k.dataset.reader import DatasetReader
 
 TINY_ARCFACE = ((8, 8, 1), (8, 8, 1), (8, 16, 1), (16, 16, 1))
+_LPIPS: list[LPIPSLoss] = []
+
+
+def _shared_lpips() -> LPIPSLoss:
+    """One frozen smoke-test LPIPS for the module (building VGG16 costs seconds; it holds no state)."""
+    if not _LPIPS:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(7)
+            _LPIPS.append(LPIPSLoss(random_backbone=True))
+    return _LPIPS[0]
 
 
 def _samples(root, **kw) -> TrainingSamples:
@@ -38,7 +48,7 @@ def _trainer(tiny_components, tiny_model_cfg, root, out_dir, *, steps, lr=5e-5, 
     if full:
         gen_state = torch.random.get_rng_state()
         torch.manual_seed(7)
-        lpips = LPIPSLoss(random_backbone=True)
+        lpips = _shared_lpips()
         face = FaceLosses(weights=FaceLossWeights(), lpips=lpips, identity_net=ArcFaceIRSE50(stages=TINY_ARCFACE),
                           discriminator=PatchDiscriminator(base_channels=8, n_layers=2))
         torch.random.set_rng_state(gen_state)
