@@ -8,7 +8,7 @@ Alignment (``alignment_matrix``, ``warp_face``, ``paste_back``, ``face_region_ma
 """
 
 from portraitsr4k.faces.build import DETECTOR_NAMES, build_detector
-from portraitsr4k.faces.detector import FaceDetector, detect_on_reduced
+from portraitsr4k.faces.detector import MIN_BOX_PER_INTEROCULAR, FaceDetector, detect_on_reduced
 from portraitsr4k.faces.types import LANDMARK_NAMES, Face
 
-__all__ = ["Face", "FaceDetector", "build_detector", "detect_on_reduced", "DETECTOR_NAMES", "LANDMARK_NAMES"]
+__all__ = ["Face", "FaceDetector", "MIN_BOX_PER_INTEROCULAR", "build_detector", "detect_on_reduced", "DETECTOR_NAMES", "LANDMARK_NAMES"]

@@ -38,6 +38,7 @@ class MTCNNDetector(FaceDetector):
     """
 
     name = "mtcnn"
+    supports_min_face = True
 
     def __init__(self, *, device: str = "cpu", min_score: float = 0.95, min_face_size: int = 20,
                  thresholds: Sequence[float] = (0.6, 0.7, 0.7), factor: float = 0.709) -> None:
@@ -64,15 +65,22 @@ class MTCNNDetector(FaceDetector):
                             factor=self.factor, post_process=False, device=self.device)
         self._model.eval()
 
-    def _detect(self, rgb: np.ndarray) -> list[Face]:
+    def _detect(self, rgb: np.ndarray, min_face_px: float | None = None) -> list[Face]:
         import torch
 
-        if min(rgb.shape[:2]) < self.min_face_size:
+        # The pyramid starts at 12 / search px: a larger search size drops its biggest, most
+        # expensive levels (P-Net cost grows with the square of the first level's scale).
+        search = max(self.min_face_size, int(min_face_px or 0))
+        if min(rgb.shape[:2]) < search:
             # no face of the searched size fits; facenet-pytorch would build an empty image
             # pyramid and fail inside torch.cat
             return []
-        with torch.inference_mode():
-            boxes, probs, points = self._model.detect(rgb, landmarks=True)
+        self._model.min_face_size = search
+        try:
+            with torch.inference_mode():
+                boxes, probs, points = self._model.detect(rgb, landmarks=True)
+        finally:
+            self._model.min_face_size = self.min_face_size
         if boxes is None:
             return []
         # Under numpy 2, facenet-pytorch returns object-dtype arrays (it builds them from a list
