@@ -10,11 +10,24 @@ this package::
         img = decode(path_or_bytes, max_side=1000)   # JPEG draft, EXIF applied, sRGB uint8
         boxes_full_res = boxes * [img.scale_x, img.scale_y, img.scale_x, img.scale_y]
 
+Cropped JPEG windows can keep their DCT blocks (no re-encode) with ``lossless_jpeg_crop``
+when ``lossless_jpeg_crop_available()`` (an optional C extension, see :mod:`.jpeg_crop`).
+
 Bad files are results with ``status`` ``error:<kind>`` and a ``message``, never exceptions.
 """
 
 from portraitsr4k.image_io.decode import REDUCTIONS, decode, reduction_for_max_side
 from portraitsr4k.image_io.encode import PASS_THROUGH_FORMATS, encode_png, source_bytes_if_unchanged
+from portraitsr4k.image_io.jpeg_crop import (
+    JpegCropAlignmentError,
+    JpegCropDataError,
+    JpegCropError,
+    JpegCropUnavailableError,
+    JpegCropUnsupportedError,
+    jpeg_imcu_size,
+    lossless_jpeg_crop,
+    lossless_jpeg_crop_available,
+)
 from portraitsr4k.image_io.probe import ALLOWED_FORMATS, DEFAULT_MAX_PIXELS, probe
 from portraitsr4k.image_io.status import (
     ERROR_BOMB,
@@ -46,8 +59,16 @@ __all__ = [
     "STATUSES",
     "DecodedImage",
     "ImageInfo",
+    "JpegCropAlignmentError",
+    "JpegCropDataError",
+    "JpegCropError",
+    "JpegCropUnavailableError",
+    "JpegCropUnsupportedError",
     "decode",
     "encode_png",
+    "jpeg_imcu_size",
+    "lossless_jpeg_crop",
+    "lossless_jpeg_crop_available",
     "probe",
     "reduction_for_max_side",
     "source_bytes_if_unchanged",
