@@ -13,7 +13,8 @@ PYTEST_ARGS ?=
 # Installed with --no-deps: their declared dependencies pull opencv-python (GUI, clashes with
 # the headless build), dev tools, or an old torch/numpy. Their real runtime needs are listed
 # in pyproject.toml. --no-build-isolation keeps basicsr's build from fetching a CUDA torch.
-NODEPS := basicsr==1.4.2 facexlib==0.3.0 insightface==2.1 pyiqa==0.1.16 facenet-pytorch==2.6.0
+NODEPS := basicsr==1.4.2 facexlib==0.3.0 insightface==2.1 pyiqa==0.1.16 facenet-pytorch==2.6.0 \
+	gfpgan==1.3.8 codeformer-pip==0.0.4
 
 .PHONY: all demo test env clean-env lint bench-degradations
 

@@ -9,9 +9,11 @@
 - :class:`CodeFormerRestorer`: CodeFormer (arch from the ``codeformer-pip`` package, official
   ``params_ema`` checkpoint, fidelity weight ``w``).
 
-The GFPGAN and CodeFormer architectures are large third-party networks; they are used through
-their packages when installed (``pip install --no-deps gfpgan`` / ``codeformer-pip``) and the
-restorer reports itself unavailable, naming the package or weight file, otherwise.
+The GFPGAN and CodeFormer architectures are large third-party networks used through their
+packages (``gfpgan==1.3.8``, ``codeformer-pip==0.0.4``, installed ``--no-deps`` by the Makefile);
+without a package or the weight file the restorer reports itself unavailable, naming what is
+missing. Tests run both architectures with random weights saved in the official layout
+(``tests/bench/test_face_restorer_archs.py``).
 """
 
 from __future__ import annotations
@@ -156,16 +158,21 @@ class GFPGANRestorer(FaceRestorer):
     Args:
         weights: catalog name of the checkpoint (``gfpgan_v1_4``).
         model_path: explicit checkpoint file (searched first).
+        narrow: ``GFPGANv1Clean``'s channel-width factor; the official v1.3/v1.4 checkpoints
+            are ``1``, smaller values build the same architecture thinner (tests save random
+            weights of a ``narrow=0.125`` net in the official ``params_ema`` layout).
     """
 
     def __init__(self, *, weights: str | None = "gfpgan_v1_4", model_path: str | None = None,
-                 device: str = "cpu") -> None:
+                 narrow: float = 1.0, device: str = "cpu") -> None:
         super().__init__(device=device)
-        self.weights, self.model_path = weights, model_path
+        if not 0.0 < float(narrow) <= 1.0:
+            raise ValueError(f"narrow must be in (0, 1], got {narrow!r}")
+        self.weights, self.model_path, self.narrow = weights, model_path, float(narrow)
         self._net: nn.Module | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"class": type(self).__name__, "weights": self.weights}
+        return {"class": type(self).__name__, "weights": self.weights, "narrow": self.narrow}
 
     def weight_files(self) -> dict[str, Path]:
         try:
@@ -191,8 +198,8 @@ class GFPGANRestorer(FaceRestorer):
         if self._net is None:
             arch = self._arch()
             net = arch(out_size=512, num_style_feat=512, channel_multiplier=2, decoder_load_path=None,
-                       fix_decoder=False, num_mlp=8, input_is_latent=True, different_w=True, narrow=1,
-                       sft_half=True)
+                       fix_decoder=False, num_mlp=8, input_is_latent=True, different_w=True,
+                       narrow=self.narrow, sft_half=True)
             net.load_state_dict(load_checkpoint(_resolve(self.weights, self.model_path, "GFPGAN")), strict=True)
             self._net = net.eval().to(self.device)
         return _to_uint8(self._net(_to_tensor(face, self.device), return_rgb=False)[0])
@@ -204,18 +211,29 @@ class CodeFormerRestorer(FaceRestorer):
     Args:
         fidelity: ``w`` in [0, 1] (0 = quality, 1 = fidelity; the CLI default is 0.5).
         weights / model_path: checkpoint (catalog ``codeformer``).
+        dim_embd, codebook_size, n_head, n_layers: the transformer's size; the official
+            ``codeformer.pth`` is 512 / 1024 / 8 / 9 (tests use a smaller transformer with
+            random weights; the VQGAN around it has a fixed width).
     """
 
     def __init__(self, *, fidelity: float = 0.5, weights: str | None = "codeformer", model_path: str | None = None,
+                 dim_embd: int = 512, codebook_size: int = 1024, n_head: int = 8, n_layers: int = 9,
                  device: str = "cpu") -> None:
         super().__init__(device=device)
         if not 0.0 <= float(fidelity) <= 1.0:
             raise ValueError(f"fidelity must be in [0, 1], got {fidelity!r}")
+        for what, value in (("dim_embd", dim_embd), ("codebook_size", codebook_size), ("n_head", n_head),
+                            ("n_layers", n_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{what} must be an int >= 1, got {value!r}")
+        if dim_embd % n_head:
+            raise ValueError(f"dim_embd ({dim_embd}) must be divisible by n_head ({n_head})")
         self.fidelity, self.weights, self.model_path = float(fidelity), weights, model_path
+        self.arch_size = {"dim_embd": dim_embd, "codebook_size": codebook_size, "n_head": n_head, "n_layers": n_layers}
         self._net: nn.Module | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"class": type(self).__name__, "weights": self.weights, "fidelity": self.fidelity}
+        return {"class": type(self).__name__, "weights": self.weights, "fidelity": self.fidelity, **self.arch_size}
 
     def weight_files(self) -> dict[str, Path]:
         try:
@@ -240,8 +258,7 @@ class CodeFormerRestorer(FaceRestorer):
     def restore(self, face: np.ndarray) -> np.ndarray:
         if self._net is None:
             arch = self._arch()
-            net = arch(dim_embd=512, codebook_size=1024, n_head=8, n_layers=9,
-                       connect_list=["32", "64", "128", "256"])
+            net = arch(**self.arch_size, connect_list=["32", "64", "128", "256"])
             net.load_state_dict(load_checkpoint(_resolve(self.weights, self.model_path, "CodeFormer")), strict=True)
             self._net = net.eval().to(self.device)
         return _to_uint8(self._net(_to_tensor(face, self.device), w=self.fidelity, adain=True)[0])
