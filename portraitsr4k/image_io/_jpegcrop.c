@@ -106,6 +106,15 @@ static void fail(ErrorManager *err, int kind, const char *message) {
     longjmp(err->jump, 1);
 }
 
+/* Raise _jpegcrop.Error(kind, message); needs the GIL. */
+static void raise_error(const ErrorManager *err) {
+    PyObject *args = Py_BuildValue("(ss)", kind_name(err->kind), err->message);
+    if (args != NULL) {
+        PyErr_SetObject(JpegCropError, args); /* does not steal the reference */
+        Py_DECREF(args);
+    }
+}
+
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static JDIMENSION ceil_div(unsigned long a, unsigned long b) { return (JDIMENSION)((a + b - 1) / b); }
@@ -177,7 +186,7 @@ static PyObject *py_header(PyObject *self, PyObject *args) {
     rc = run_header(job);
     PyBuffer_Release(&view);
     if (rc != 0) {
-        PyErr_SetObject(JpegCropError, Py_BuildValue("(ss)", kind_name(job->err.kind), job->err.message));
+        raise_error(&job->err);
         PyMem_Free(job);
         return NULL;
     }
@@ -403,7 +412,7 @@ static PyObject *py_crop(PyObject *self, PyObject *args) {
     PyEval_RestoreThread(thread);
     PyBuffer_Release(&view);
     if (rc != 0) {
-        PyErr_SetObject(JpegCropError, Py_BuildValue("(ss)", kind_name(job->err.kind), job->err.message));
+        raise_error(&job->err);
         result = NULL;
     } else {
         size_t written = job->out.capacity - job->out.pub.free_in_buffer;
@@ -421,6 +430,10 @@ typedef struct {
     size_t size;
     ErrorManager err;
     struct jpeg_decompress_struct src;
+    int num_components;
+    /* Copied out before jpeg_finish_decompress frees comp_info with the image pool. */
+    int component_id[MAX_COMPONENTS], h_samp[MAX_COMPONENTS], v_samp[MAX_COMPONENTS];
+    JDIMENSION rows[MAX_COMPONENTS], cols[MAX_COMPONENTS];
     JCOEF *blocks[MAX_COMPONENTS];
     UINT16 quant[MAX_COMPONENTS][DCTSIZE2];
 } CoefficientJob;
@@ -449,6 +462,11 @@ static int run_coefficients(CoefficientJob *job) {
         size_t row_values = (size_t)cols * DCTSIZE2;
         if (c->quant_table == NULL)
             fail(&job->err, KIND_CORRUPT, "component without a quantisation table");
+        job->component_id[ci] = c->component_id;
+        job->h_samp[ci] = c->h_samp_factor;
+        job->v_samp[ci] = c->v_samp_factor;
+        job->rows[ci] = c->height_in_blocks;
+        job->cols[ci] = cols;
         for (k = 0; k < DCTSIZE2; k++)
             job->quant[ci][k] = c->quant_table->quantval[k];
         job->blocks[ci] = (JCOEF *)malloc(sizeof(JCOEF) * row_values * c->height_in_blocks + 1);
@@ -459,7 +477,9 @@ static int run_coefficients(CoefficientJob *job) {
             memcpy(job->blocks[ci] + row * row_values, in_row[0], sizeof(JCOEF) * row_values);
         }
     }
+    job->num_components = src->num_components;
     jpeg_finish_decompress(src);
+    jpeg_destroy_decompress(src);
     return 0;
 }
 
@@ -484,24 +504,22 @@ static PyObject *py_coefficients(PyObject *self, PyObject *args) {
     PyEval_RestoreThread(thread);
     PyBuffer_Release(&view);
     if (rc != 0) {
-        PyErr_SetObject(JpegCropError, Py_BuildValue("(ss)", kind_name(job->err.kind), job->err.message));
+        raise_error(&job->err);
     } else {
-        result = PyList_New(job->src.num_components);
-        for (ci = 0; result != NULL && ci < job->src.num_components; ci++) {
-            jpeg_component_info *c = &job->src.comp_info[ci];
+        result = PyList_New(job->num_components);
+        for (ci = 0; result != NULL && ci < job->num_components; ci++) {
             PyObject *item = Py_BuildValue(
-                "(iiikky#y#)", c->component_id, c->h_samp_factor, c->v_samp_factor,
-                (unsigned long)c->height_in_blocks, (unsigned long)c->width_in_blocks,
+                "(iiikky#y#)", job->component_id[ci], job->h_samp[ci], job->v_samp[ci],
+                (unsigned long)job->rows[ci], (unsigned long)job->cols[ci],
                 (const char *)job->quant[ci], (Py_ssize_t)sizeof(job->quant[ci]),
                 (const char *)job->blocks[ci],
-                (Py_ssize_t)(sizeof(JCOEF) * DCTSIZE2 * (size_t)c->width_in_blocks * c->height_in_blocks));
+                (Py_ssize_t)(sizeof(JCOEF) * DCTSIZE2 * (size_t)job->cols[ci] * job->rows[ci]));
             if (item == NULL) {
                 Py_CLEAR(result);
                 break;
             }
             PyList_SET_ITEM(result, ci, item);
         }
-        jpeg_destroy_decompress(&job->src);
     }
     for (ci = 0; ci < MAX_COMPONENTS; ci++)
         free(job->blocks[ci]);
