@@ -12,8 +12,12 @@ orientation and after the optional crop):
   ``metadata:<row>``); ``url``: download URL or null; ``license``: licence string or null.
 - ``source_sha256``: sha256 of the original file bytes.
 - ``hr`` / ``lq``: ``{"bytes", "path"}`` image structs (``path`` is a file name only).
-  ``hr_format`` says how HR bytes were made: ``source`` (original bytes, no pixel changed),
-  ``jpeg_lossless_crop`` or ``png``.
+  ``hr_format`` says how HR bytes were made (``portraitsr4k.stages.crop.HR_FORMATS``):
+  ``source`` (the original file, byte for byte: whole photo, no pixel changed), ``jpeg_crop``
+  (a lossless crop of the source JPEG: the window's 8x8 DCT blocks and quantisation tables
+  copied unchanged, ICC/EXIF kept; ``hr.path`` ends in ``.jpg``) or ``png`` (lossless
+  re-encode of the decoded window). For every value, ``lq`` was degraded from the pixels the
+  ``hr`` bytes decode to, so the ``degradation`` record replays on them.
 - ``hr_width``/``hr_height``, ``lq_width``/``lq_height``, ``scale`` (``lq = hr // scale``).
 - ``degradation``: JSON text of :meth:`degradations.DegradationParams.to_dict` (preset, every
   drawn parameter), enough to replay the LQ bit-exactly; ``degradation_preset`` and

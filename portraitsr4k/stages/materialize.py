@@ -1,5 +1,9 @@
 """Per-sample second half: re-fetch -> crop -> HR bytes -> degrade -> LQ bytes.
 
+HR bytes are the source bytes, a lossless JPEG crop, or PNG (:func:`portraitsr4k.stages.crop.make_hr`);
+the LQ is always degraded from the pixels the stored HR bytes decode to, so
+``degradations.replay(decode(hr), record)`` reproduces the stored LQ for every ``hr_format``.
+
 :class:`Materializer` runs after the global steps (dedup, identity, split) on the surviving
 photos only; like :class:`portraitsr4k.stages.analyze.Analyzer` it is one picklable callable
 that every executor runs unchanged, and models (the degradation) are built once per process.
@@ -15,16 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portraitsr4k.stages.analyze import peak_rss_mb
-from portraitsr4k.stages.crop import CropSettings, crop_window
+from portraitsr4k.stages.crop import SOURCE_FORMATS, CropSettings, crop_window, make_hr
 from portraitsr4k.stages.degrade import degrade_sample
 from portraitsr4k.stages.outcome import reason_token
 
-__all__ = ["MaterializeTask", "Materialized", "Materializer"]
+__all__ = ["SOURCE_FORMATS", "MaterializeTask", "Materialized", "Materializer"]
 
 logger = logging.getLogger(__name__)
-
-#: Formats whose original bytes may be stored as HR (``hr_format == "source"``).
-SOURCE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 
 
 @dataclass
@@ -132,18 +133,12 @@ class Materializer:
         if not decoded.ok:
             out.status, out.message = f"error:{reason_token(decoded.status)}", decoded.message
             return
-        rgb = decoded.rgb
-        height, width = rgb.shape[:2]
+        height, width = decoded.rgb.shape[:2]
         window = crop_window(width, height, task.faces, self.crop, self.scale)
-        out.crop = window.reason
-        # Source bytes only for formats a dataset viewer shows and that stay small (not BMP/MPO).
-        keep_source = window.is_full(width, height) and decoded.info.format in SOURCE_FORMATS
-        source_bytes = image_io.source_bytes_if_unchanged(data, decoded) if keep_source else None
-        if source_bytes is not None:
-            hr_bytes, hr_format, hr_rgb = source_bytes, "source", rgb
-        else:
-            hr_rgb = rgb[window.y0:window.y1, window.x0:window.x1]
-            hr_bytes, hr_format = image_io.encode_png(hr_rgb, compress_level=self.crop.png_level), "png"
+        hr = make_hr(data, decoded, window, self.crop)
+        del decoded  # the full-size pixels are not needed any more (a 12 MP photo is 36 MB)
+        hr_bytes, hr_format, hr_rgb = hr.data, hr.format, hr.rgb
+        out.crop = f"{window.reason}; HR {hr.format}" + (f" ({hr.note})" if hr.note else "")
         out.timings["crop"] = round(time.perf_counter() - start, 6)
 
         if self._degradation is None:
