@@ -66,8 +66,11 @@ def test_hr_bytes_are_source_bytes_when_no_pixel_changes(clean_build, portrait_d
     grace = rows["grace_hopper.jpg"]  # 512x600: already a multiple of 4, plain sRGB JPEG
     assert grace["hr_format"] == "source"
     assert grace["hr"]["bytes"] == (portrait_dir / "grace_hopper.jpg").read_bytes()
-    group = rows["group_t1.jpg"]  # 1280x886: 886 is not a multiple of 4 -> trimmed, PNG
-    assert group["hr_format"] == "png" and (group["hr_width"], group["hr_height"]) == (1280, 884)
+    # 1280x886: 886 is not a multiple of 4 -> trimmed at the bottom; the offset stays (0, 0), on
+    # the iMCU grid, so the HR is a lossless crop of the source JPEG (its DCT blocks, no re-encode).
+    group = rows["group_t1.jpg"]
+    assert group["hr_format"] == "jpeg_crop" and (group["hr_width"], group["hr_height"]) == (1280, 884)
+    assert group["hr"]["path"].endswith(".jpg")
 
 
 def test_status_has_one_row_per_input_and_manifest_lists_every_shard(clean_build, portrait_dir):
