@@ -60,18 +60,20 @@ def make_pair(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 
 def _metrics() -> dict[str, Any]:
+    from benchmarks.metrics.msssim import MSSSIM
     from benchmarks.metrics.pixel import PSNR, SSIM
     from benchmarks.metrics.pyiqa_metric import PyiqaMetric
     from benchmarks.metrics.seam import SeamGradient
+    from benchmarks.metrics.vif import VIF
 
     return {
         "psnr_y": PSNR(name="psnr_y", color="y"),
         "ssim_y": SSIM(name="ssim_y", color_space="ycbcr"),
         "seam_grad": SeamGradient(),
-        "ms_ssim": PyiqaMetric(name="ms_ssim", pyiqa_name="ms_ssim", kind="fr", lower_better=False),
+        "ms_ssim": MSSSIM(),
         "gmsd": PyiqaMetric(name="gmsd", pyiqa_name="gmsd", kind="fr", lower_better=True),
         "fsim": PyiqaMetric(name="fsim", pyiqa_name="fsim", kind="fr", lower_better=False),
-        "vif": PyiqaMetric(name="vif", pyiqa_name="vif", kind="fr", lower_better=False),
+        "vif": VIF(),
     }
 
 
