@@ -1,7 +1,8 @@
 """Per-sample second half: re-fetch -> crop -> HR bytes -> degrade -> LQ bytes.
 
-HR bytes are the source bytes, a lossless JPEG crop, or PNG (:func:`portraitsr4k.stages.crop.make_hr`);
-the LQ is always degraded from the pixels the stored HR bytes decode to, so
+HR bytes are a lossless JPEG crop, the source bytes, or PNG (:mod:`portraitsr4k.stages.crop`);
+the window is chosen from the header's size, so a JPEG crop never decodes the full photo. The
+LQ is always degraded from the pixels the stored HR bytes decode to, so
 ``degradations.replay(decode(hr), record)`` reproduces the stored LQ for every ``hr_format``.
 
 :class:`Materializer` runs after the global steps (dedup, identity, split) on the surviving
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portraitsr4k.stages.analyze import peak_rss_mb
-from portraitsr4k.stages.crop import SOURCE_FORMATS, CropSettings, crop_window, make_hr
+from portraitsr4k.stages.crop import SOURCE_FORMATS, CropSettings, crop_window, decoded_hr, jpeg_crop_hr
 from portraitsr4k.stages.degrade import degrade_sample
 from portraitsr4k.stages.outcome import reason_token
 
@@ -129,14 +130,20 @@ class Materializer:
         out.timings["refetch"] = round(time.perf_counter() - start, 6)
 
         start = time.perf_counter()
-        decoded = image_io.decode(data)
-        if not decoded.ok:
-            out.status, out.message = f"error:{reason_token(decoded.status)}", decoded.message
+        info = image_io.probe(data)  # header only: the window needs the display size, not pixels
+        if not info.ok:
+            out.status, out.message = f"error:{reason_token(info.status)}", info.message
             return
-        height, width = decoded.rgb.shape[:2]
-        window = crop_window(width, height, task.faces, self.crop, self.scale)
-        hr = make_hr(data, decoded, window, self.crop)
-        del decoded  # the full-size pixels are not needed any more (a 12 MP photo is 36 MB)
+        window = crop_window(info.width, info.height, task.faces, self.crop, self.scale)
+        hr, note = jpeg_crop_hr(data, info, window, self.crop)
+        if hr is None:
+            decoded = image_io.decode(data)
+            if not decoded.ok:
+                out.status, out.message = f"error:{reason_token(decoded.status)}", decoded.message
+                return
+            if decoded.rgb.shape[:2] != (info.height, info.width):
+                raise RuntimeError(f"the header says {info.width}x{info.height}, the decode gave {decoded.rgb.shape[:2]}")
+            hr = decoded_hr(data, decoded, window, self.crop, note=note)
         hr_bytes, hr_format, hr_rgb = hr.data, hr.format, hr.rgb
         out.crop = f"{window.reason}; HR {hr.format}" + (f" ({hr.note})" if hr.note else "")
         out.timings["crop"] = round(time.perf_counter() - start, 6)

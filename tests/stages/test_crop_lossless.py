@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from portraitsr4k import image_io
 from portraitsr4k.image_io import jpeg_crop
 from portraitsr4k.image_io.jpeg_crop import jpeg_dct_coefficients
 from portraitsr4k.sample_photos import locate
-from portraitsr4k.stages.crop import CropSettings, HrImage, Window, make_hr
+from portraitsr4k.stages.crop import CropSettings, HrImage, Window, decoded_hr, jpeg_crop_hr
 from portraitsr4k.stages.degrade import to_tensor, to_uint8
 from portraitsr4k.stages.materialize import Materializer, MaterializeTask
 
@@ -110,7 +110,7 @@ def test_builder_stores_a_lossless_jpeg_crop_whose_record_replays(wide_photo_dir
     assert report.ok, [str(p) for p in report.problems]
 
 
-# --- make_hr on small photos --------------------------------------------------------------------
+# --- the HR routes on small photos ---------------------------------------------------------------
 
 SMALL = CropSettings(enabled=True, width=256, height=192)
 
@@ -127,59 +127,87 @@ def _check(hr: HrImage, window: Window) -> None:
     np.testing.assert_array_equal(image_io.decode(hr.data).rgb, hr.rgb)
 
 
+def _png_route(data: bytes, window: Window, settings: CropSettings = SMALL) -> HrImage:
+    """What the materializer does: the JPEG route first, else a full decode (source or PNG)."""
+    hr, note = jpeg_crop_hr(data, image_io.probe(data), window, settings)
+    assert hr is None and note
+    hr = decoded_hr(data, _decoded(data), window, settings, note=note)
+    _check(hr, window)
+    return hr
+
+
+def _swapped_primaries_icc() -> bytes:
+    """The sRGB profile with its red and blue colorants swapped: a valid RGB profile that is
+    not sRGB, so decoding converts (``icc_to_srgb``)."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = int.from_bytes(icc[128:132], "big")
+    entries = {bytes(icc[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    icc[red + 4:red + 12], icc[blue + 4:blue + 12] = icc[blue + 4:blue + 12], icc[red + 4:red + 12]
+    return bytes(icc)
+
+
 @pytest.mark.parametrize("subsampling,offset", [("4:2:0", (32, 48)), ("4:2:2", (16, 8)), ("4:4:4", (8, 8))])
 def test_jpeg_windows_on_the_imcu_grid_are_cropped_losslessly(make_image, subsampling, offset) -> None:
     data = _jpeg(make_image(384, 512, "photo", 1), subsampling=subsampling)
     window = Window(offset[0], offset[1], offset[0] + 256, offset[1] + 192, "test")
-    hr = make_hr(data, _decoded(data), window, SMALL)
-    assert hr.format == "jpeg_crop" and hr.note == ""
+    hr, note = jpeg_crop_hr(data, image_io.probe(data), window, SMALL)
+    assert hr is not None and hr.format == "jpeg_crop" and note == "" and hr.note == ""
     assert hr.data.startswith(b"\xff\xd8") and len(hr.data) < len(data)
+    _check(hr, window)
+
+
+def test_gray_jpeg_is_cropped_losslessly(make_image) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(make_image(384, 512, "photo", 6)).convert("L").save(buffer, format="JPEG", quality=90)
+    window = Window(8, 24, 264, 216, "test")  # one component: 8x8 grid
+    hr, _ = jpeg_crop_hr(buffer.getvalue(), image_io.probe(buffer.getvalue()), window, SMALL)
+    assert hr is not None and hr.format == "jpeg_crop"
     _check(hr, window)
 
 
 def test_png_fallbacks_say_why(make_image, make_encoded, monkeypatch) -> None:
     rgb = make_image(384, 512, "photo", 2)
     data = _jpeg(rgb, subsampling="4:2:0")
-    decoded = _decoded(data)
     off_grid = Window(8, 16, 264, 208, "test")  # x0 = 8: not on the 16x16 iMCU grid
-    hr = make_hr(data, decoded, off_grid, SMALL)
+    hr = _png_route(data, off_grid)
     assert hr.format == "png" and "16x16 iMCU" in hr.note
-    _check(hr, off_grid)
-    np.testing.assert_array_equal(hr.rgb, decoded.rgb[16:208, 8:264])  # PNG: the full decode's window
+    np.testing.assert_array_equal(hr.rgb, _decoded(data).rgb[16:208, 8:264])  # PNG: the full decode's window
 
     window = Window(16, 16, 272, 208, "test")
-    assert make_hr(data, decoded, window, CropSettings(enabled=True, lossless_jpeg=False)).format == "png"
+    assert "lossless_jpeg is off" in _png_route(data, window, CropSettings(enabled=True, lossless_jpeg=False)).note
     png = make_encoded("PNG", 384, 512)
-    assert "PNG source" in make_hr(png, _decoded(png), window, SMALL).note
+    assert "PNG source" in _png_route(png, window).note
 
     exif = Image.Exif()
     exif[0x0112] = 6  # rotated: decoding transposes the pixels
     rotated = _jpeg(rgb, subsampling="4:2:0", exif=exif.tobytes())
-    turned = Window(16, 16, 208, 272, "test")  # display frame is 384 wide, 512 high
-    hr = make_hr(rotated, _decoded(rotated), turned, SMALL)
-    assert hr.format == "png" and "exif_transpose" in hr.note
-    _check(hr, turned)
+    assert "orientation 6" in _png_route(rotated, Window(16, 16, 208, 272, "test")).note  # display: 384 wide
+
+    # Only the crop is decoded, and its decode converts colours: the crop is thrown away.
+    converted = _jpeg(rgb, subsampling="4:2:0", icc_profile=_swapped_primaries_icc())
+    hr = _png_route(converted, window)
+    assert hr.format == "png" and "icc_to_srgb" in hr.note
 
     def refuse(*args, **kwargs):
         raise image_io.JpegCropDataError("libjpeg warning (refused): Corrupt JPEG data")
 
     monkeypatch.setattr(image_io, "lossless_jpeg_crop", refuse)
-    hr = make_hr(data, decoded, window, SMALL)
-    assert hr.format == "png" and "refused" in hr.note
-    _check(hr, window)
+    assert "refused: libjpeg warning" in _png_route(data, window).note
 
 
 def test_whole_photo_keeps_the_source_bytes(make_image) -> None:
     data = _jpeg(make_image(192, 256, "photo", 3), subsampling="4:2:0")
     window = Window(0, 0, 256, 192, "test")
-    hr = make_hr(data, _decoded(data), window, SMALL)
-    assert hr.format == "source" and hr.data == data
+    assert jpeg_crop_hr(data, image_io.probe(data), window, SMALL) == (None, "")  # no crop at all
+    hr = decoded_hr(data, _decoded(data), window, SMALL)
+    assert hr.format == "source" and hr.data == data and hr.note == ""
 
 
-def test_make_hr_rejects_windows_outside_the_photo(make_image) -> None:
+def test_decoded_hr_rejects_windows_outside_the_photo(make_image) -> None:
     data = _jpeg(make_image(192, 256, "photo", 3))
     with pytest.raises(ValueError, match="not inside the 256x192 image"):
-        make_hr(data, _decoded(data), Window(16, 16, 272, 208, "test"), SMALL)
+        decoded_hr(data, _decoded(data), Window(16, 16, 272, 208, "test"), SMALL)
 
 
 # --- Materializer: jpeg_crop rows, PNG when the extension is missing -----------------------------
