@@ -60,6 +60,8 @@ def make_pair(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, np.nd
 
 
 def _metrics() -> dict[str, Any]:
+    from benchmarks.metrics.fsim import FSIM
+    from benchmarks.metrics.gmsd import GMSD
     from benchmarks.metrics.msssim import MSSSIM
     from benchmarks.metrics.pixel import PSNR, SSIM
     from benchmarks.metrics.pyiqa_metric import PyiqaMetric
@@ -71,8 +73,8 @@ def _metrics() -> dict[str, Any]:
         "ssim_y": SSIM(name="ssim_y", color_space="ycbcr"),
         "seam_grad": SeamGradient(),
         "ms_ssim": MSSSIM(),
-        "gmsd": PyiqaMetric(name="gmsd", pyiqa_name="gmsd", kind="fr", lower_better=True),
-        "fsim": PyiqaMetric(name="fsim", pyiqa_name="fsim", kind="fr", lower_better=False),
+        "gmsd": GMSD(),
+        "fsim": FSIM(),
         "vif": VIF(),
     }
 
