@@ -153,7 +153,8 @@ class JpegComponent:
 
     def __post_init__(self) -> None:
         if self.quant.shape != (8, 8) or self.quant.dtype != np.uint16:
-            raise ValueError(f"quant must be an (8, 8) uint16 array, got {self.quant.dtype} {self.quant.shape}")
+            raise ValueError(f"quant must be an (8, 8) uint16 array, got {self.quant.dtype} "
+                             f"{self.quant.shape}")
         if self.blocks.ndim != 4 or self.blocks.shape[2:] != (8, 8) or self.blocks.dtype != np.int16:
             raise ValueError(f"blocks must be a (rows, cols, 8, 8) int16 array, got "
                              f"{self.blocks.dtype} {self.blocks.shape}")
@@ -173,7 +174,8 @@ def lossless_jpeg_crop_available() -> bool:
 
 def _extension():
     if _jpegcrop is None:
-        raise JpegCropUnavailableError(f"lossless JPEG crop unavailable ({_UNAVAILABLE_REASON}): {_HOW_TO_BUILD}")
+        raise JpegCropUnavailableError(
+            f"lossless JPEG crop unavailable ({_UNAVAILABLE_REASON}): {_HOW_TO_BUILD}")
     return _jpegcrop
 
 

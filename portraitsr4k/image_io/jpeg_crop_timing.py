@@ -41,20 +41,20 @@ def run(height: int, width: int, crop_height: int, crop_width: int,
     window = decoded.rgb[y0:y0 + crop_height, x0:x0 + crop_width]
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    def crop(optimize: bool) -> bytes:
+        return lossless_jpeg_crop(data, x0, y0, crop_width, crop_height, optimize=optimize)
+
+    def png() -> bytes:
+        return encode_png(window, compress_level=1)
+
     try:
-        cropped = lossless_jpeg_crop(data, x0, y0, crop_width, crop_height)
-        plain = lossless_jpeg_crop(data, x0, y0, crop_width, crop_height, optimize=False)
-        png = encode_png(window, compress_level=1)
+        cropped = crop(True)
         rows = [
             ("image_io.decode of the source (both routes)", *time_call(lambda: decode(data), repeats), 0),
-            ("lossless_jpeg_crop, optimised Huffman",
-             *time_call(lambda: lossless_jpeg_crop(data, x0, y0, crop_width, crop_height), repeats), len(cropped)),
-            ("lossless_jpeg_crop, plain Huffman",
-             *time_call(lambda: lossless_jpeg_crop(data, x0, y0, crop_width, crop_height, optimize=False),
-                        repeats), len(plain)),
+            ("lossless_jpeg_crop, optimised Huffman", *time_call(lambda: crop(True), repeats), len(cropped)),
+            ("lossless_jpeg_crop, plain Huffman", *time_call(lambda: crop(False), repeats), len(crop(False))),
             ("image_io.decode of the crop", *time_call(lambda: decode(cropped), repeats), 0),
-            ("encode_png level 1 of the window", *time_call(lambda: encode_png(window, compress_level=1), repeats),
-             len(png)),
+            ("encode_png level 1 of the window", *time_call(png, repeats), len(png())),
         ]
     finally:
         cv2.setNumThreads(threads)

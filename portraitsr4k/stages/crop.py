@@ -169,10 +169,12 @@ class HrImage:
         if self.format not in HR_FORMATS:
             raise ValueError(f"format must be one of {HR_FORMATS}, got {self.format!r}")
         if not isinstance(self.rgb, np.ndarray) or self.rgb.dtype != np.uint8 or self.rgb.ndim != 3:
-            raise ValueError(f"rgb must be an (H, W, 3) uint8 array, got {getattr(self.rgb, 'shape', self.rgb)!r}")
+            got = getattr(self.rgb, "shape", type(self.rgb).__name__)
+            raise ValueError(f"rgb must be an (H, W, 3) uint8 array, got {got!r}")
 
 
-def jpeg_crop_hr(data: bytes, info: ImageInfo, window: Window, settings: CropSettings) -> tuple[HrImage | None, str]:
+def jpeg_crop_hr(data: bytes, info: ImageInfo, window: Window,
+                 settings: CropSettings) -> tuple[HrImage | None, str]:
     """The ``jpeg_crop`` HR image of ``window``, or None and the reason it is not possible
     (``""`` when the window is the whole photo, which is no crop at all).
 
@@ -195,7 +197,8 @@ def jpeg_crop_hr(data: bytes, info: ImageInfo, window: Window, settings: CropSet
         return None, ""  # not a crop: the source bytes route applies
     if info.format != "JPEG":
         return None, f"{info.format} source"
-    if info.orientation != 1 or info.n_frames != 1 or info.bits_per_sample != 8 or info.mode not in ("RGB", "L"):
+    plain = info.orientation == 1 and info.n_frames == 1 and info.bits_per_sample == 8
+    if not plain or info.mode not in ("RGB", "L"):
         return None, (f"decoding changes pixels (orientation {info.orientation}, {info.n_frames} frames, "
                       f"{info.bits_per_sample}-bit {info.mode})")
     if not image_io.lossless_jpeg_crop_available():
@@ -216,7 +219,8 @@ def jpeg_crop_hr(data: bytes, info: ImageInfo, window: Window, settings: CropSet
     if not hr.pixels_unchanged:
         return None, f"decoding changes pixels ({', '.join(hr.conversions)})"
     if hr.rgb.shape[:2] != (window.height, window.width):
-        raise RuntimeError(f"a {window.width}x{window.height} lossless JPEG crop decoded to {hr.rgb.shape[:2]}")
+        raise RuntimeError(f"a {window.width}x{window.height} lossless JPEG crop decoded to "
+                           f"{hr.rgb.shape[:2]}")
     return HrImage(data=cropped, rgb=hr.rgb, format="jpeg_crop"), ""
 
 

@@ -142,7 +142,8 @@ class Materializer:
                 out.status, out.message = f"error:{reason_token(decoded.status)}", decoded.message
                 return
             if decoded.rgb.shape[:2] != (info.height, info.width):
-                raise RuntimeError(f"the header says {info.width}x{info.height}, the decode gave {decoded.rgb.shape[:2]}")
+                raise RuntimeError(f"the header says {info.width}x{info.height}, the decode gave "
+                                   f"{decoded.rgb.shape[:2]}")
             hr = decoded_hr(data, decoded, window, self.crop, note=note)
         hr_bytes, hr_format, hr_rgb = hr.data, hr.format, hr.rgb
         out.crop = f"{window.reason}; HR {hr.format}" + (f" ({hr.note})" if hr.note else "")

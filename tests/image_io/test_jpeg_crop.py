@@ -44,7 +44,8 @@ VARIANTS = {
 
 def _jpeg(make_image, mode: str, height: int = H, width: int = W, seed: int = 3, **save) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(make_image(height, width, "photo", seed)).convert(mode).save(buffer, format="JPEG", **save)
+    image = Image.fromarray(make_image(height, width, "photo", seed)).convert(mode)
+    image.save(buffer, format="JPEG", **save)
     return buffer.getvalue()
 
 
@@ -60,7 +61,7 @@ def _assert_same_blocks(source: bytes, crop: bytes, x0: int, y0: int) -> None:
     max_v = max(v for _, v in header.sampling)
     src, out = jpeg_dct_coefficients(source), jpeg_dct_coefficients(crop)
     assert len(src) == len(out)
-    for a, b in zip(src, out):
+    for a, b in zip(src, out, strict=True):
         assert a.sampling == b.sampling and a.component_id == b.component_id
         np.testing.assert_array_equal(a.quant, b.quant)
         bx, by = x0 * a.sampling[0] // (8 * max_h), y0 * a.sampling[1] // (8 * max_v)
@@ -101,7 +102,8 @@ def test_crop_of_a_shipped_photo(sample_photo) -> None:
     x0, y0 = imcu[0] * 5, imcu[1] * 7
     crop = lossless_jpeg_crop(source, x0, y0, 300, 256)
     _assert_same_blocks(source, crop, x0, y0)
-    np.testing.assert_array_equal(_pillow(crop)[4:-4, 4:-4], _pillow(source)[y0 + 4:y0 + 252, x0 + 4:x0 + 296])
+    window = _pillow(source)[y0:y0 + 256, x0:x0 + 300]
+    np.testing.assert_array_equal(_pillow(crop)[4:-4, 4:-4], window[4:-4, 4:-4])
 
 
 def test_window_reaching_the_source_edges_and_the_whole_image(make_image) -> None:
@@ -201,7 +203,8 @@ def test_bad_data_raises_typed_errors(make_image, make_encoded) -> None:
 def test_mangled_files_never_crash_the_interpreter(make_image, tmp_path) -> None:
     """Hundreds of truncations and byte flips in a child process: each one returns bytes or
     raises JpegCropError; the child must exit normally (no abort, no segfault)."""
-    for name, save in (("base", {"subsampling": "4:2:0"}), ("prog", {"subsampling": "4:2:2", "progressive": True})):
+    variants = (("base", {"subsampling": "4:2:0"}), ("prog", {"subsampling": "4:2:2", "progressive": True}))
+    for name, save in variants:
         (tmp_path / f"{name}.jpg").write_bytes(_jpeg(make_image, "RGB", 96, 128, quality=90, **save))
     script = textwrap.dedent(f"""
         import pathlib, random
@@ -246,3 +249,17 @@ def test_unavailable_extension_is_reported_not_crashed(monkeypatch, caplog, make
         image_io.lossless_jpeg_crop(_jpeg(make_image, "RGB", 32, 32), 0, 0, 16, 16)
     with pytest.raises(JpegCropUnavailableError):
         image_io.jpeg_imcu_size(b"\xff\xd8")
+
+
+def test_timing_script_runs_on_a_small_photo(capsys) -> None:
+    from portraitsr4k.image_io.jpeg_crop_timing import main, run
+
+    header, rows = run(240, 320, 128, 96, repeats=1)
+    assert "-> 96x128 window at (112, 48)" in header  # centred, snapped to the 16x16 iMCU
+    sizes = {label: size for label, _, _, size in rows}
+    assert 0 < sizes["lossless_jpeg_crop, optimised Huffman"] <= sizes["lossless_jpeg_crop, plain Huffman"]
+    assert sizes["lossless_jpeg_crop, plain Huffman"] < sizes["encode_png level 1 of the window"]
+    main(["--height", "64", "--width", "96", "--crop-height", "32", "--crop-width", "48", "--repeats", "1"])
+    assert "encode_png level 1 of the window" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="does not fit"):
+        run(64, 96, 128, 48, repeats=1)

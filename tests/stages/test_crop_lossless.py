@@ -42,8 +42,9 @@ def wide_photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shipped Grace Hopper portrait pasted at 2x right of centre, so the 3840x2160 window must
     move off (0, 0) to keep the face whole."""
     rng = np.random.default_rng(5)
-    coarse = Image.fromarray((rng.random((47, 63, 3)) * 200 + 30).astype(np.uint8)).resize((4000, 3000), Image.BICUBIC)
-    fine = Image.fromarray((rng.random((600, 800, 3)) * 255).astype(np.uint8)).resize((4000, 3000), Image.BICUBIC)
+    coarse = Image.fromarray((rng.random((47, 63, 3)) * 200 + 30).astype(np.uint8))
+    fine = Image.fromarray((rng.random((600, 800, 3)) * 255).astype(np.uint8))
+    coarse, fine = (field.resize((4000, 3000), Image.BICUBIC) for field in (coarse, fine))
     background = 0.6 * np.asarray(coarse, np.float32) + 0.4 * np.asarray(fine, np.float32)
     background += rng.normal(0.0, 6.0, background.shape).astype(np.float32)
     photo = Image.fromarray(np.clip(background, 0, 255).astype(np.uint8))
@@ -64,7 +65,8 @@ def _window_offset(hr: np.ndarray, full: np.ndarray, imcu: int = 16) -> tuple[in
     return hits[0]
 
 
-def test_builder_stores_a_lossless_jpeg_crop_whose_record_replays(wide_photo_dir: Path, tmp_path: Path) -> None:
+def test_builder_stores_a_lossless_jpeg_crop_whose_record_replays(wide_photo_dir: Path,
+                                                                  tmp_path: Path) -> None:
     from hydra import compose, initialize_config_module
 
     from portraitsr4k.build.from_config import builder_from_config
@@ -96,9 +98,11 @@ def test_builder_stores_a_lossless_jpeg_crop_whose_record_replays(wide_photo_dir
     assert 0 <= face[0] < face[2] <= 3840 and 0 <= face[1] < face[3] <= 2160  # face whole, HR frame
     # Same DCT blocks as the source window, every component.
     src_blocks, hr_blocks = jpeg_dct_coefficients(source), jpeg_dct_coefficients(row["hr"]["bytes"])
-    for a, b, (bx, by) in zip(src_blocks, hr_blocks, [(x0 // 8, y0 // 8), (x0 // 16, y0 // 16), (x0 // 16, y0 // 16)]):
+    offsets = [(x0 // 8, y0 // 8), (x0 // 16, y0 // 16), (x0 // 16, y0 // 16)]  # Y 2x2, Cb/Cr 1x1 sampling
+    for a, b, (bx, by) in zip(src_blocks, hr_blocks, offsets, strict=True):
+        rows, cols = b.blocks.shape[:2]
         np.testing.assert_array_equal(b.quant, a.quant)
-        np.testing.assert_array_equal(b.blocks, a.blocks[by:by + b.blocks.shape[0], bx:bx + b.blocks.shape[1]])
+        np.testing.assert_array_equal(b.blocks, a.blocks[by:by + rows, bx:bx + cols])
     # Interior pixels equal the full decode; at the new edges chroma upsampling differs, which
     # is why the LQ must come from the HR's own decode and not from the crop of the full one.
     window = full[y0:y0 + 2160, x0:x0 + 3840]
@@ -175,7 +179,8 @@ def test_png_fallbacks_say_why(make_image, make_encoded, monkeypatch) -> None:
     np.testing.assert_array_equal(hr.rgb, _decoded(data).rgb[16:208, 8:264])  # PNG: the full decode's window
 
     window = Window(16, 16, 272, 208, "test")
-    assert "lossless_jpeg is off" in _png_route(data, window, CropSettings(enabled=True, lossless_jpeg=False)).note
+    off = CropSettings(enabled=True, lossless_jpeg=False)
+    assert "lossless_jpeg is off" in _png_route(data, window, off).note
     png = make_encoded("PNG", 384, 512)
     assert "PNG source" in _png_route(png, window).note
 
@@ -233,11 +238,12 @@ def _materialize(data: bytes, crop: CropSettings):
     import degradations
 
     source = _BytesSource({"p": data})
-    materializer = Materializer(source=source, crop=crop, scale=4, build_seed=7,
-                                degradation_factory=functools.partial(degradations.build, "realesrgan", scale=4))
+    factory = functools.partial(degradations.build, "realesrgan", scale=4)
+    materializer = Materializer(source=source, crop=crop, scale=4, build_seed=7, degradation_factory=factory)
     face = {"bbox": [300.0, 200.0, 380.0, 290.0], "landmarks": [[320.0, 230.0]] * 5, "score": 0.99,
             "interocular": 30.0}
-    task = MaterializeTask(item="p", id="sample-p", source_sha256=hashlib.sha256(data).hexdigest(), faces=[face])
+    digest = hashlib.sha256(data).hexdigest()
+    task = MaterializeTask(item="p", id="sample-p", source_sha256=digest, faces=[face])
     out = materializer(task)
     assert out.status == "ok", out.message
     return out
@@ -261,6 +267,7 @@ def test_materializer_jpeg_crop_row_replays_and_falls_back_to_png_without_the_ex
     fallback = _materialize(data, SMALL)
     assert fallback.hr_format == "png" and "extension not built" in fallback.crop
     assert fallback.faces == out.faces  # same window
-    np.testing.assert_array_equal(_replay(fallback.hr, fallback.degradation), image_io.decode(fallback.lq).rgb)
+    replayed = _replay(fallback.hr, fallback.degradation)
+    np.testing.assert_array_equal(replayed, image_io.decode(fallback.lq).rgb)
     full = image_io.decode(data).rgb
     np.testing.assert_array_equal(image_io.decode(fallback.hr).rgb, full[y0:y0 + 192, x0:x0 + 256])
