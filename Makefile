@@ -1,7 +1,8 @@
 # Two entry points do all set-up on a fresh machine:
 #   make demo   create .venv if missing, then run the main job on the shipped demo photos
 #   make test   create .venv if missing, then run the test suite (what CI runs)
-# The environment is rebuilt only when pyproject.toml/setup.py/constraints.txt change.
+# The environment is rebuilt only when pyproject.toml/setup.py/constraints.txt change, or the C
+# extension's source (an editable install compiles it once; it is not rebuilt on import).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,7 +21,7 @@ NODEPS := basicsr==1.4.2 facexlib==0.3.0 insightface==2.1 pyiqa==0.1.16 facenet-
 
 all: test
 
-$(STAMP): pyproject.toml setup.py constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt portraitsr4k/image_io/_jpegcrop.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=23" "setuptools>=68" wheel -c constraints.txt
 	$(BIN)/python -m pip install -q torch==2.13.0
