@@ -5,9 +5,10 @@ system libjpeg (libjpeg-turbo): the quantised DCT coefficients of the source are
 8x8 blocks of the window are copied, and the result is entropy-coded again with the source's
 quantisation tables and sampling factors. Every block of the crop is bit-identical to the
 source's block, so there is no generation loss. Decoded pixels equal the source's decoded
-window except within a few pixels of the new edges, where chroma upsampling (4:2:0, 4:2:2)
-has no neighbour beyond the crop any more; code that needs the crop's exact pixels decodes
-the crop's bytes (the builder does).
+window except in the outermost row/column at the new edges, where chroma upsampling (4:2:0,
+4:2:2) has no neighbour beyond the crop any more (measured: up to 4 levels; 4:4:4 and gray
+crops decode identically everywhere); code that needs the crop's exact pixels decodes the
+crop's bytes (the builder does).
 
 Rules:
 - the window's top-left offset must be a multiple of the iMCU (:func:`jpeg_imcu_size`:
@@ -22,9 +23,26 @@ Rules:
 - damaged data (truncation, bad entropy codes, anything libjpeg warns about) is refused
   rather than patched with the grey blocks libjpeg would substitute.
 
-Measured on this project's 2-core machine (one thread, median of 5 after a warm-up) with a
-synthetic photo-like 4000x3000 JPEG (q92 4:2:0, 2.60 MB) cropped to 3840x2160 at (80, 416),
-``python -m portraitsr4k.image_io.jpeg_crop_timing``: see the table in that module's docstring.
+Measured with ``python -m portraitsr4k.image_io.jpeg_crop_timing`` (synthetic photo-like
+4000x3000 JPEG, q92 4:2:0, 2.60 MB, cropped to 3840x2160 at (80, 416); one thread, median of 5
+after a warm-up; process-CPU ms, two runs on the shared 2-core machine of this project):
+
+==========================================  ==========  ========
+operation                                   CPU ms      output
+==========================================  ==========  ========
+lossless_jpeg_crop, optimised Huffman       87 / 102    1.67 MB
+lossless_jpeg_crop, plain Huffman           47 / 55     1.80 MB
+decode of the crop (image_io.decode)        70 / 93
+decode of the source (image_io.decode)      117 / 151
+encode_png level 1 of the decoded window    455 / 495   11.43 MB
+==========================================  ==========  ========
+
+The crop is not the ~10 ms reference B7 estimated: libjpeg must entropy-decode the whole
+source to reach the window's coefficients (32 ms CPU for this file: the cost of a 16x16 crop)
+and entropy-code the crop again;
+optimised tables add a second pass over the coefficients (~45 ms for 7 % fewer bytes). Per
+builder sample the crop route (crop + its decode, ~160-195 ms) replaces a full decode + PNG
+(~570-650 ms) and stores 6.8x fewer bytes.
 """
 
 from __future__ import annotations
@@ -252,7 +270,7 @@ def lossless_jpeg_crop(
         keep_exif: copy the EXIF block (APP1 ``Exif``) unchanged; its orientation, thumbnail
             and pixel-dimension tags still describe the source photo.
         optimize: compute optimal Huffman tables (a second pass over the coefficients; ~7%
-            smaller files for ~40 ms at 4K, see the module docstring).
+            smaller files for ~45 ms CPU at 4K, see the module docstring).
         max_pixels: refuse sources whose header claims more pixels (decompression bombs).
 
     Returns:

@@ -18,8 +18,9 @@ HR bytes, cheapest first; ``hr_format`` in the dataset row says which:
    of the file's iMCU (16x16 for 4:2:0, 8x8 for 4:4:4) and the ``_jpegcrop`` extension is
    built: ``image_io.lossless_jpeg_crop`` copies the window's DCT blocks, no re-quantisation.
    Only the crop is decoded, never the full photo. Its pixels are the crop's own decode, not
-   the crop of the full decode: chroma upsampling differs within ~2 px of the new edges, and
-   the LQ must be made from the pixels the stored HR bytes decode to;
+   the crop of the full decode: chroma upsampling (4:2:0, 4:2:2) has no neighbour beyond the
+   new edges, which changes the outermost pixel row/column by a few levels, and the LQ must be
+   made from the pixels the stored HR bytes decode to;
 2. ``source`` (:func:`decoded_hr`): the window is the whole photo and decoding changed no
    sample value (``image_io.source_bytes_if_unchanged``): the original file, byte for byte;
 3. ``png`` (:func:`decoded_hr`, ``png_level``) for everything else: other formats,
@@ -28,9 +29,9 @@ HR bytes, cheapest first; ``hr_format`` in the dataset row says which:
    refuses, or no extension (``lossless_jpeg: false`` forces this route). The reason the
    cheaper routes were not taken is kept in :attr:`HrImage.note`.
 
-Cost per 4K window of a 12 MP q92 photo on one core (CPU ms, median of 5;
-``python -m portraitsr4k.image_io.jpeg_crop_timing``): ``jpeg_crop`` = crop 87 + decode of the
-crop 70, 1.67 MB; ``png`` = full decode 117 + PNG level 1 455, 11.4 MB.
+Cost per 4K window of a 12 MP q92 photo on one core (CPU ms, median of 5, two runs;
+``python -m portraitsr4k.image_io.jpeg_crop_timing``): ``jpeg_crop`` = crop 87-102 + decode of
+the crop 70-93, 1.67 MB; ``png`` = full decode 117-151 + PNG level 1 455-495, 11.4 MB.
 """
 
 from __future__ import annotations
