@@ -248,6 +248,12 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def _check_pixels(header: JpegHeader, max_pixels: int) -> None:
+    if header.pixels > max_pixels:
+        raise JpegCropDataError(f"the header claims {header.width}x{header.height} = {header.pixels} pixels, "
+                                f"more than max_pixels={max_pixels}")
+
+
 def lossless_jpeg_crop(
     data: bytes | bytearray | memoryview,
     x0: int,
@@ -294,9 +300,7 @@ def lossless_jpeg_crop(
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
     header = jpeg_header(buffer)
-    if header.pixels > max_pixels:
-        raise JpegCropDataError(f"the header claims {header.width}x{header.height} = {header.pixels} pixels, "
-                                f"more than max_pixels={max_pixels}")
+    _check_pixels(header, max_pixels)
     if header.colour_space not in ("gray", "ycbcr", "rgb"):
         raise JpegCropUnsupportedError(f"colour space {header.colour_space} is not supported (gray, YCbCr or "
                                        "RGB only)")
@@ -313,12 +317,15 @@ def lossless_jpeg_crop(
         raise _translate(exc) from None
 
 
-def jpeg_dct_coefficients(data: bytes | bytearray | memoryview) -> list[JpegComponent]:
+def jpeg_dct_coefficients(data: bytes | bytearray | memoryview, *,
+                          max_pixels: int = DEFAULT_MAX_PIXELS) -> list[JpegComponent]:
     """The quantised DCT coefficients and quantisation tables of every component, as libjpeg
     decodes them (entropy decoding only, no IDCT): the ground truth for checking that a crop
-    kept every block. Raises as :func:`jpeg_header`."""
+    kept every block. Raises as :func:`jpeg_header`, and :class:`JpegCropDataError` for a
+    header over ``max_pixels``."""
     ext = _extension()
     buffer = _as_bytes(data)
+    _check_pixels(jpeg_header(buffer), _check_int("max_pixels", max_pixels, 1))
     try:
         raw = ext.coefficients(buffer)
     except ext.Error as exc:

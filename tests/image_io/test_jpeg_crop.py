@@ -200,6 +200,23 @@ def test_bad_data_raises_typed_errors(make_image, make_encoded) -> None:
     assert issubclass(JpegCropError, ValueError) and issubclass(JpegCropUnavailableError, ImportError)
 
 
+def test_bomb_headers_and_wrapping_offsets_are_refused_before_any_allocation(make_image) -> None:
+    source = _jpeg(make_image, "RGB", 64, 64, subsampling="4:4:4", quality=90)
+    sof = source.index(b"\xff\xc0")
+    bomb = source[:sof + 5] + (60000).to_bytes(2, "big") * 2 + source[sof + 9:]  # claims 3.6 G pixels
+    with pytest.raises(JpegCropDataError, match="max_pixels"):
+        lossless_jpeg_crop(bomb, 0, 0, 16, 16)
+    with pytest.raises(JpegCropDataError, match="max_pixels"):
+        jpeg_dct_coefficients(bomb)
+    # Past the Python limit, libjpeg's own memory cap refuses the 21 GB coefficient arrays.
+    with pytest.raises(JpegCropUnsupportedError, match="memory cap"):
+        lossless_jpeg_crop(bomb, 0, 0, 16, 16, max_pixels=10**10)
+    # The extension checks windows itself, without overflow, even if a caller skips the wrapper.
+    ext = jpeg_crop._jpegcrop
+    with pytest.raises(ext.Error, match="not inside"):
+        ext.crop(source, 2**64 - 16, 0, 32, 16, True, True, True)
+
+
 def test_mangled_files_never_crash_the_interpreter(make_image, tmp_path) -> None:
     """Hundreds of truncations and byte flips in a child process: each one returns bytes or
     raises JpegCropError; the child must exit normally (no abort, no segfault)."""
