@@ -150,6 +150,21 @@ def test_icc_and_exif_are_kept_other_markers_dropped(make_image) -> None:
     np.testing.assert_array_equal(_pillow(bare), _pillow(crop))
 
 
+def test_a_source_without_jfif_keeps_exif_right_after_soi(make_image) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    with_jfif = _jpeg(make_image, "RGB", subsampling="4:2:0", quality=90, exif=exif.tobytes())
+    assert with_jfif[2:4] == b"\xff\xe0"  # Pillow writes JFIF APP0 first: cut it, as camera files lack it
+    source = with_jfif[:2] + with_jfif[4 + int.from_bytes(with_jfif[4:6], "big"):]
+    assert not jpeg_header(source).jfif
+    crop = lossless_jpeg_crop(source, 16, 16, 128, 96)
+    assert crop[2:4] == b"\xff\xe1" and crop[6:12] == b"Exif\x00\x00"
+    assert not jpeg_header(crop).jfif
+    _assert_same_blocks(source, crop, 16, 16)
+    with Image.open(io.BytesIO(crop)) as image:
+        assert image.getexif()[0x010F] == "TestCam"
+
+
 def test_misaligned_offsets_and_bad_windows_raise_clean_errors(make_image) -> None:
     source = _jpeg(make_image, "RGB", subsampling="4:2:0", quality=90)
     for x0, y0 in ((8, 0), (0, 8), (17, 16)):
