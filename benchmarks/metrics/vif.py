@@ -1,4 +1,4 @@
-"""VIF exactly as pyiqa's ``vif`` computes it (wavelet-domain VIF), in float64, without pyiqa's cost.
+"""VIF exactly as pyiqa's ``vif`` computes it (wavelet-domain VIF), float64 statistics, at a fraction of its cost.
 
 pyiqa 0.1.16's ``vif`` (``pyiqa/archs/vif_arch.py``, a port of Sheikh & Bovik's MATLAB
 ``vifvec``) is the *steerable-pyramid* VIF, not the pixel-domain ``vifp`` (Gaussian windows,
@@ -16,21 +16,21 @@ pyiqa 0.1.16's ``vif`` (``pyiqa/archs/vif_arch.py``, a port of Sheikh & Bovik's 
    variance ``vv``, with pyiqa's ``tol = 1e-12`` special cases;
 4. per subband the 9x9 covariance ``C`` of the reference's 3x3 neighbourhoods (all dense
    positions, mean removed, divided by their count), its eigenvalues ``lambda``, and per
-   block ``s = v^T C^+ v / 9``;
+   block ``s = v^T C^+ v / 9`` (``v`` the block's 9 values);
 5. blocks within ``ceil(((w - 1) / 2) / 3)`` of the border dropped, then
    ``VIF = sum log2(1 + g^2 s lambda / (vv + 0.4)) / (sum log2(1 + s lambda / 0.4) + 1e-12)``
    over subbands, blocks and eigenvalues (``sigma_nsq = 0.4``).
 
-Here: the pyramid filters (taken from pyiqa, the published ``sp5`` values) are exactly low-rank
-(ranks 3, 3 and 5; the remaining singular values are ~1e-17), so each is applied as a short sum
-of separable 1-D passes (OpenCV); box sums use OpenCV's box filter; ``C``'s 45 entries come from
-13 lag products; the sum of 9 logs per block is the log of a product. Everything is float64.
-pyiqa computes all of it in float32, so it differs from this exact value by its own rounding
-(measured ~1e-6 relative on real photos, see the tests).
+Here: the pyramid is filtered with OpenCV (float32 by default: the score moves by <= 3e-8
+relative, tested; ``pyramid_dtype="float64"`` gives the exact value), the statistics run in
+float64 on cache-sized tiles of blocks (box sums at the block centres only), ``C``'s 45 entries
+come from 13 lag products summed once, ``C^+`` and ``lambda`` from one ``eigh``, and the sum of
+9 logs per block is the log of a product. pyiqa computes all of it in float32 and differs
+from the exact value by its own rounding (up to ~7e-4 relative on real photos, see the tests).
 
-Peak memory: about 14 float64 planes of the image size (~930 MB at 3840x2160, mostly the two
-full-resolution level-0 subbands of both images and their statistics); the band pyramid is
-not tiled because the covariance ``C`` couples every position of a subband.
+Peak memory at 3840x2160: ~280 MB (measured with tracemalloc): the float32 subbands of both
+images (~180 MB) and one float64 reference subband; the pyramid is not tiled because ``C``
+couples every position of a subband.
 """
 
 from __future__ import annotations
@@ -59,16 +59,13 @@ MIN_SIDE = 65
 _BORDER = cv2.BORDER_REFLECT_101  # torch's F.pad(mode='reflect')
 
 
-def _separable(kernel: np.ndarray, tol: float = 1e-12) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(kx, ky)`` 1-D pairs with ``sum ky kx^T == kernel`` (SVD; drops singular values < tol*max)."""
-    u, s, vt = np.linalg.svd(kernel)
-    return [(np.ascontiguousarray(vt[k] * s[k]), np.ascontiguousarray(u[:, k]))
-            for k in range(len(s)) if s[k] > tol * s[0]]
+_STRIP_PIXELS = 1 << 15  # row chunk of the covariance sums: a few cached rows for all 13 lags
+_TILE_BLOCKS = (32, 96)  # 3x3 blocks per statistics tile: ~112 x 304 px with the largest window
 
 
-@lru_cache(maxsize=1)
-def _filters() -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """The separable forms of pyiqa's ``sp5`` filters that VIF uses (loaded once from pyiqa)."""
+@lru_cache(maxsize=2)
+def _filters(dtype: str) -> dict[str, np.ndarray]:
+    """pyiqa's ``sp5`` filters that VIF uses, as 2-D correlation kernels of ``dtype``."""
     try:
         from pyiqa.archs.vif_arch import sp5_filters
     except ImportError as err:  # pragma: no cover - pyiqa is installed with the benchmark
@@ -77,66 +74,70 @@ def _filters() -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     f = sp5_filters()
     size = int(np.sqrt(f["bfilts"].shape[0]))
     # pyiqa: ``filt = bfilts[:, b].reshape(size, size).T`` used by F.conv2d (a correlation).
-    bands = {b: np.asarray(f["bfilts"][:, b], np.float64).reshape(size, size).T for b in (0, 3)}
-    return {"lo0": _separable(np.asarray(f["lo0filt"], np.float64)),
-            "lo": _separable(np.asarray(f["lofilt"], np.float64)),
-            "b0": _separable(bands[0]), "b3": _separable(bands[3])}
+    kernels = {"lo0": f["lo0filt"], "lo": f["lofilt"],
+               "b0": f["bfilts"][:, 0].reshape(size, size).T, "b3": f["bfilts"][:, 3].reshape(size, size).T}
+    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in kernels.items()}
 
 
-def _correlate(img: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """'same' correlation with reflect-101 borders of a filter given as separable parts."""
-    out = None
-    for kx, ky in parts:
-        r = cv2.sepFilter2D(img, cv2.CV_64F, kx, ky, borderType=_BORDER)
-        out = r if out is None else cv2.add(out, r, dst=out)
-    return out
+def steerable_bands(luma: np.ndarray, dtype: str = "float32") -> dict[tuple[int, int], np.ndarray]:
+    """The subbands VIF uses: ``{(level, orientation): (h_l, w_l) array of dtype}``.
 
-
-def _correlate_stride2(img: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """pyiqa's ``corrDn(step=2)``: the 'same' correlation sampled at even rows and columns.
-
-    Rows are filtered at full resolution, then only even columns are kept before the column
-    pass, which runs on half the columns and keeps even rows: the same values as the full
-    2-D output sampled at ``[::2, ::2]``.
+    ``luma``: ``(H, W)`` luma on 0..255. Level ``l`` has ``ceil(H / 2^l)`` rows. Every filter is
+    a 'same' correlation with reflect-101 borders (pyiqa's ``corrDn``); the stride-2 low-pass
+    keeps the even rows and columns of the full correlation, as ``F.conv2d(stride=2)`` does.
     """
-    one = np.ones(1)
-    out = None
-    for kx, ky in parts:
-        rows = cv2.sepFilter2D(img, cv2.CV_64F, kx, one, borderType=_BORDER)
-        half = np.ascontiguousarray(rows[:, ::2])
-        r = cv2.sepFilter2D(half, cv2.CV_64F, one, ky, borderType=_BORDER)[::2]
-        out = r.copy() if out is None else np.add(out, r, out=out)
-    return out
-
-
-def steerable_bands(luma: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-    """The subbands VIF uses: ``{(level, orientation): (h_l, w_l) float64}`` of a luma plane.
-
-    ``luma``: ``(H, W) float64`` on 0..255. Level ``l`` has ``ceil(H / 2^l)`` rows.
-    """
-    filters = _filters()
-    lo = _correlate(luma, filters["lo0"])
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"pyramid dtype must be 'float32' or 'float64', got {dtype!r}")
+    kernels = _filters(dtype)
+    depth = cv2.CV_32F if dtype == "float32" else cv2.CV_64F
+    lo = cv2.filter2D(luma.astype(dtype), depth, kernels["lo0"], borderType=_BORDER)
     out = {}
     for level in range(LEVELS):
-        out[(level, 0)] = _correlate(lo, filters["b0"])
-        out[(level, 3)] = _correlate(lo, filters["b3"])
+        out[(level, 0)] = cv2.filter2D(lo, depth, kernels["b0"], borderType=_BORDER)
+        out[(level, 3)] = cv2.filter2D(lo, depth, kernels["b3"], borderType=_BORDER)
         if level < LEVELS - 1:
-            lo = _correlate_stride2(lo, filters["lo"])
+            lo = np.ascontiguousarray(cv2.filter2D(lo, depth, kernels["lo"], borderType=_BORDER)[::2, ::2])
     return out
 
 
-def _box_at_blocks(plane: np.ndarray, w: int) -> np.ndarray:
-    """Sums over ``w x w`` windows (reflect-101 borders) centred on the 3x3 block centres."""
-    return cv2.boxFilter(plane, cv2.CV_64F, (w, w), normalize=False, borderType=_BORDER)[1::M, 1::M]
+def _reflected(img: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """``img[r0:r1, c0:c1]`` where indices outside the image reflect (reflect-101, like pyiqa's pad).
+
+    A view for windows inside the image; border windows are padded from the clipped view, which
+    then starts/ends at the image edge and holds more rows/columns than the padding.
+    """
+    h, w = img.shape
+    top, bottom, left, right = max(0, -r0), max(0, r1 - h), max(0, -c0), max(0, c1 - w)
+    view = img[max(0, r0):min(h, r1), max(0, c0):min(w, c1)]
+    if top or bottom or left or right:
+        return cv2.copyMakeBorder(view, top, bottom, left, right, _BORDER)
+    return view
+
+
+def _box_sums(strip: np.ndarray, w: int, n_rows: int, n_cols: int) -> np.ndarray:
+    """Sums over ``w x w`` windows starting every 3 rows/columns of ``strip``: ``(n_rows, n_cols)``.
+
+    Horizontal window sums everywhere, then only every third column is summed vertically.
+    """
+    rows = cv2.boxFilter(strip, cv2.CV_64F, (w, 1), normalize=False, anchor=(0, 0), borderType=_BORDER)
+    cols = np.ascontiguousarray(rows[:, 0:M * n_cols:M])
+    full = cv2.boxFilter(cols, cv2.CV_64F, (1, w), normalize=False, anchor=(0, 0), borderType=_BORDER)
+    return full[0:M * n_rows:M]
 
 
 def _channel_params(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """pyiqa's ``vifsub_est_M``: gain ``g`` and distortion variance ``vv`` per 3x3 block."""
+    """pyiqa's ``vifsub_est_M`` on windows ``ref, dist`` holding whole ``w x w`` neighbourhoods.
+
+    ``ref, dist``: ``(3 n_rows + w - 3, 3 n_cols + w - 3) float64`` whose ``w x w`` windows at
+    every third row/column are the block neighbourhoods. Returns the gain ``g`` and distortion
+    variance ``vv`` per block, ``(n_rows, n_cols) float64``, with pyiqa's ``tol`` special cases.
+    """
+    n_rows, n_cols = (ref.shape[0] - w) // M + 1, (ref.shape[1] - w) // M + 1
     n = float(w * w)
-    sx, sy = _box_at_blocks(ref, w), _box_at_blocks(dist, w)
-    sxy = _box_at_blocks(ref * dist, w)
-    sxx = _box_at_blocks(ref * ref, w)
-    syy = _box_at_blocks(dist * dist, w)
+    sx, sy = _box_sums(ref, w, n_rows, n_cols), _box_sums(dist, w, n_rows, n_cols)
+    sxy = _box_sums(ref * dist, w, n_rows, n_cols)
+    sxx = _box_sums(ref * ref, w, n_rows, n_cols)
+    syy = _box_sums(dist * dist, w, n_rows, n_cols)
     cov = sxy - sx * sy / n
     ss_x = np.maximum(sxx - sx * sx / n, 0.0)
     ss_y = np.maximum(syy - sy * sy / n, 0.0)
@@ -158,11 +159,12 @@ def _channel_params(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[np.ndarr
 def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
     """9x9 covariance of the 3x3 neighbourhoods at every dense position (pyiqa's ``cu``).
 
-    Component ``a = 3k + j`` is the pixel at offset ``(k, j)``; the mean is removed and the sum
-    divided by the number of positions ``(H - 2)(W - 2)``. Each entry is a sum of
-    ``band[p + s_a] * band[p + s_b]``: the 45 entries share 13 lags ``s_b - s_a``; for each lag
-    the row-wise products are summed once over the widest column range and the few columns
-    outside each entry's window are subtracted.
+    ``band``: ``(H, W) float64``. Component ``a = 3k + j`` is the pixel at offset ``(k, j)``; the
+    mean is removed and the sum divided by the number of positions ``(H - 2)(W - 2)``. Each
+    entry is a sum of ``band[p + s_a] * band[p + s_b]``: the 45 entries share 13 lags
+    ``s_b - s_a``; per lag the row-wise products are summed once over the widest column range
+    (in row chunks, so the 13 lags reuse cached rows) and the few columns outside each
+    entry's window are subtracted.
     """
     h, w = band.shape
     h2, w2 = h - 2, w - 2
@@ -173,30 +175,31 @@ def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
     for a, (k, j) in enumerate(offsets):
         outside = band[:, :j].sum(axis=1) + band[:, j + w2:].sum(axis=1)
         means[a] = (rows_total - outside)[k:k + h2].sum() / count
-    sums = np.empty((9, 9))
     by_lag: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for a in range(9):
-        for b in range(a, 9):
+        for b in range(a, 9):  # b > a has dk >= 0
             lag = (offsets[b][0] - offsets[a][0], offsets[b][1] - offsets[a][1])
             by_lag.setdefault(lag, []).append((a, b))
+    row_dots = {lag: np.empty(h - lag[0]) for lag in by_lag}
+    chunk = max(8, _STRIP_PIXELS // (2 * w))
+    for r0 in range(0, h, chunk):
+        for (dk, dj), dots in row_dots.items():
+            r1 = min(h - dk, r0 + chunk)
+            if r1 <= r0:
+                continue
+            c_lo, c_hi = max(0, -dj), min(w, w - dj)
+            dots[r0:r1] = np.einsum("ij,ij->i", band[r0:r1, c_lo:c_hi], band[r0 + dk:r1 + dk, c_lo + dj:c_hi + dj])
+    sums = np.empty((9, 9))
     for (dk, dj), pairs in by_lag.items():
-        # Products band[r, c] * band[r + dk, c + dj] for r in [r_lo, r_hi), c in [c_lo, c_hi).
-        r_lo, r_hi = max(0, -dk), min(h, h - dk)
         c_lo, c_hi = max(0, -dj), min(w, w - dj)
-        first = band[r_lo:r_hi, c_lo:c_hi]
-        second = band[r_lo + dk:r_hi + dk, c_lo + dj:c_hi + dj]
-        row_dots = np.einsum("ij,ij->i", first, second)
         for a, b in pairs:
             k, j = offsets[a]
-            # Entry (a, b): rows [k, k + h2), columns [j, j + w2) of the product plane.
-            left = slice(c_lo, j) if j > c_lo else None
-            right = slice(j + w2, c_hi) if j + w2 < c_hi else None
-            dots = row_dots.copy()
-            for cols in (left, right):
-                if cols is not None:
-                    dots -= np.einsum("ij,ij->i", band[r_lo:r_hi, cols],
-                                      band[r_lo + dk:r_hi + dk, cols.start + dj:cols.stop + dj])
-            sums[a, b] = sums[b, a] = dots[k - r_lo:k - r_lo + h2].sum()
+            # Entry (a, b): rows [k, k + h2), columns [j, j + w2) of the lag's product plane.
+            dots = row_dots[(dk, dj)][k:k + h2].copy()
+            for c0, c1 in ((c_lo, j), (j + w2, c_hi)):
+                if c1 > c0:
+                    dots -= np.einsum("ij,ij->i", band[k:k + h2, c0:c1], band[k + dk:k + dk + h2, c0 + dj:c1 + dj])
+            sums[a, b] = sums[b, a] = dots.sum()
     return (sums - count * np.outer(means, means)) / count
 
 
@@ -207,27 +210,48 @@ def _block_vectors(band: np.ndarray) -> np.ndarray:
 
 
 def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, float]:
-    """(numerator, denominator) sums of one subband."""
+    """(numerator, denominator) sums of one subband; ``ref, dist`` ``(h, w)`` float32/64 bands."""
     h, wd = (ref.shape[0] // M) * M, (ref.shape[1] // M) * M
-    ref, dist = ref[:h, :wd], dist[:h, :wd]
-    g, vv = _channel_params(ref, dist, w)
+    ref = ref[:h, :wd].astype(np.float64)
+    dist = dist[:h, :wd]
     cov = _neighbourhood_cov(ref)
-    lam = np.linalg.eigvalsh(cov)
-    pinv = np.linalg.pinv(cov, rcond=1e-15, hermitian=True)  # torch.pinverse's default rcond
-    vecs = _block_vectors(ref)
-    s = np.einsum("ij,ij->i", vecs @ pinv, vecs).reshape(h // M, wd // M) / (M * M)
-    off = int(np.ceil(((w - 1) / 2) / M))
-    hb, wb = g.shape
-    crop = (slice(off, hb - off), slice(off, wb - off))
-    g, vv, s = g[crop], vv[crop], s[crop]
-    a_num = g * g * s / (vv + SIGMA_NSQ)
-    a_den = s / SIGMA_NSQ
-    # sum_j log2(1 + a * lambda_j) == log2(prod_j (1 + a * lambda_j)): 2 logs per block, not 18.
-    p_num, p_den = np.ones_like(a_num), np.ones_like(a_den)
-    for lj in lam:
-        p_num *= 1.0 + a_num * lj
-        p_den *= 1.0 + a_den * lj
-    return float(np.log2(p_num).sum()), float(np.log2(p_den).sum())
+    lam, basis = np.linalg.eigh(cov)
+    # s = v^T C^+ v / 9 with C^+ = sum_k e_k e_k^T / lambda_k over |lambda_k| above torch.pinverse's
+    # cut-off (1e-15 of the largest): squares of the projections onto the eigenvectors, weighted.
+    inv_lam = np.zeros_like(lam)
+    keep = np.abs(lam) > 1e-15 * np.abs(lam).max()
+    inv_lam[keep] = 1.0 / lam[keep]
+    weights = inv_lam / (M * M)
+    pad = w // 2
+    hb, wb = h // M, wd // M
+    off = int(np.ceil(((w - 1) / 2) / M))  # blocks dropped at each border (pyiqa's offset)
+    c0, c1 = off, wb - off
+    if c1 <= c0 or hb - off <= off:
+        return 0.0, 0.0
+    # Block (i, c) is centred on pixel (3i + 1, 3c + 1): its window starts at (3i + 1 - pad, 3c + 1 - pad).
+    # Tiles of blocks keep every temporary in the CPU caches (measured ~2x faster than strips).
+    num = den = 0.0
+    for i0 in range(off, hb - off, _TILE_BLOCKS[0]):
+        i1 = min(hb - off, i0 + _TILE_BLOCKS[0])
+        r0, r1 = M * i0 + 1 - pad, M * i1 + pad - 1
+        for j0 in range(c0, c1, _TILE_BLOCKS[1]):
+            j1 = min(c1, j0 + _TILE_BLOCKS[1])
+            q0, q1 = M * j0 + 1 - pad, M * j1 + pad - 1
+            g, vv = _channel_params(_reflected(ref, r0, r1, q0, q1),
+                                    _reflected(dist, r0, r1, q0, q1).astype(np.float64), w)
+            proj = _block_vectors(ref[M * i0:M * i1, M * j0:M * j1]) @ basis
+            np.multiply(proj, proj, out=proj)
+            s = (proj @ weights).reshape(i1 - i0, j1 - j0)
+            a_num = g * g * s / (vv + SIGMA_NSQ)
+            a_den = s / SIGMA_NSQ
+            # sum_j log2(1 + a lambda_j) == log2(prod_j (1 + a lambda_j)): 2 logs per block, not 18.
+            p_num, p_den = np.ones_like(a_num), np.ones_like(a_den)
+            for lj in lam:
+                p_num *= 1.0 + a_num * lj
+                p_den *= 1.0 + a_den * lj
+            num += float(np.log2(p_num).sum())
+            den += float(np.log2(p_den).sum())
+    return num, den
 
 
 class VIF(Metric):
@@ -236,6 +260,8 @@ class VIF(Metric):
     Args:
         name: name in records (``vif``).
         min_side: smallest region side scored; smaller regions raise ``ValueError``.
+        pyramid_dtype: ``float32`` (default; the pyramid filtering is 2-3x faster and moves the
+            score by <= 3e-8 relative on real photos, see the tests) or ``float64``.
         regions: regions it is computed on.
 
     ``compute(sr, hr)`` takes ``(H, W, 3) uint8`` images (``sr`` distorted, ``hr`` reference)
@@ -246,18 +272,21 @@ class VIF(Metric):
 
     supports_mask = False
 
-    def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE,
+    def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE, pyramid_dtype: str = "float32",
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
                  device: str = "cpu") -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
         if not isinstance(min_side, int) or min_side < MIN_SIDE:
             raise ValueError(f"min_side must be an int >= {MIN_SIDE}, got {min_side!r}")
-        self.min_side = min_side
+        if pyramid_dtype not in ("float32", "float64"):
+            raise ValueError(f"pyramid_dtype must be 'float32' or 'float64', got {pyramid_dtype!r}")
+        self.min_side, self.pyramid_dtype = min_side, pyramid_dtype
 
     def config(self) -> dict[str, Any]:
         return {"variant": "pyiqa_vifvec", "levels": LEVELS, "subbands": [list(s) for s in SUBBANDS],
-                "sigma_nsq": SIGMA_NSQ, "M": M, "color_space": "yiq", "round_y": True}
+                "sigma_nsq": SIGMA_NSQ, "M": M, "color_space": "yiq", "round_y": True,
+                "pyramid_dtype": self.pyramid_dtype}
 
     def convention(self) -> dict[str, Any]:
         return {"color": "y", "color_space": "yiq", "crop_border": 0}
@@ -270,11 +299,11 @@ class VIF(Metric):
         if min(h, w) < self.min_side:
             raise ValueError(f"{self.name}: region {w}x{h} is smaller than the {self.min_side}px the "
                              f"4-level pyramid needs")
-        dist_bands = steerable_bands(luma255(sr, "yiq", rounded=True))
-        ref_bands = steerable_bands(luma255(hr, "yiq", rounded=True))
+        dist_bands = steerable_bands(luma255(sr, "yiq", rounded=True), self.pyramid_dtype)
+        ref_bands = steerable_bands(luma255(hr, "yiq", rounded=True), self.pyramid_dtype)
         num = den = 0.0
         for level, orientation, window in SUBBANDS:
-            n, d = _subband_terms(ref_bands[(level, orientation)], dist_bands[(level, orientation)], window)
+            n, d = _subband_terms(ref_bands.pop((level, orientation)), dist_bands.pop((level, orientation)), window)
             num += n
             den += d
         return num / (den + 1e-12)
