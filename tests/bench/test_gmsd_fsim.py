@@ -21,8 +21,8 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from benchmarks.metrics.fsim import FSIM, phase_congruency, pool_factor, pooled_yiq
-from benchmarks.metrics.gmsd import GMSD, gms_map, pyiqa_luma255
+from benchmarks.metrics.fsim import FSIM, filter_bank, phase_congruency, pool_factor, pooled_yiq
+from benchmarks.metrics.gmsd import GMSD, _deficit_bands, gms_deficit, gms_map, pooled_luma, pyiqa_luma255
 
 TOL = 2e-6
 GMSD_ABS = 2e-7  # float32 resolution of GMS values near 1 (module docstring)
@@ -109,6 +109,20 @@ def test_gmsd_matches_pyiqa_on_synthetic_kinds(make_image, pyiqa_metrics) -> Non
         assert GMSD().compute(sr, hr) == pytest.approx(_pyiqa(pyiqa_metrics, "gmsd", sr, hr), rel=TOL, abs=GMSD_ABS)
 
 
+def test_gmsd_bands_do_not_change_the_map(sample_rgb) -> None:
+    """The band-wise luma/pooling/Prewitt (cache-sized passes) equals whole-image passes."""
+    hr = np.ascontiguousarray(sample_rgb("grace_hopper")[:301, :257])
+    sr = _jpeg(hr)
+    np.testing.assert_array_equal(pooled_luma(hr, chunk_rows=6), pooled_luma(hr, chunk_rows=400))
+    whole = np.concatenate(list(_deficit_bands(sr, hr, 170.0, band_rows=1000)))
+    thin = np.concatenate(list(_deficit_bands(sr, hr, 170.0, band_rows=3)))
+    np.testing.assert_array_equal(thin, whole)
+    np.testing.assert_array_equal(gms_deficit(sr, hr), whole)
+    assert whole.shape == (150, 128)
+    q = 1.0 - whole
+    assert GMSD().compute(sr, hr) == pytest.approx(float(np.std(q, ddof=1)), rel=1e-12)
+
+
 def test_gmsd_perfect_score_and_direction(sample_rgb) -> None:
     hr = sample_rgb("grace_hopper")
     metric = GMSD()
@@ -178,6 +192,26 @@ def test_fsim_matches_pyiqa_blurred_grey_and_synthetic(sample_rgb, make_image, p
     for kind in ("photo", "checker"):
         a, b = make_image(120, 90, kind, seed=2), make_image(120, 90, kind, seed=3)
         assert abs(FSIM().compute(a, b) - _pyiqa(pyiqa_metrics, "fsim", a, b)) < TOL
+
+
+@pytest.mark.parametrize("shape", [(37, 50), (48, 31)])
+def test_filter_bank_noise_constants_equal_pyiqas_spatial_sums(shape) -> None:
+    """The Parseval shortcut equals pyiqa's sums over real(ifft2(filter)) * sqrt(H W)."""
+    h, w = shape
+    bank = filter_bank(h, w)
+    filters = bank.filters()  # (O, S, H, W)
+    spatial = np.fft.ifft2(filters).real * np.sqrt(h * w)
+    sum_an2 = (spatial ** 2).sum(axis=(1, 2, 3))
+    sum_ai_aj = sum((spatial[:, s] * spatial[:, t]).sum(axis=(1, 2))
+                    for s in range(filters.shape[1]) for t in range(s + 1, filters.shape[1]))
+    np.testing.assert_allclose(bank.sum_an2, sum_an2, rtol=1e-12)
+    np.testing.assert_allclose(bank.sum_ai_aj, sum_ai_aj, rtol=1e-12)
+    np.testing.assert_allclose(bank.em_n, (filters[:, 0] ** 2).sum(axis=(1, 2)), rtol=1e-12)
+    # pyiqa's transfer functions, rebuilt from its own code on a float64 grid.
+    from pyiqa.archs.fsim_arch import _construct_filters
+
+    theirs = _construct_filters(torch.zeros(1, 1, h, w, dtype=torch.float64)).numpy()[0]
+    np.testing.assert_allclose(filters.reshape(theirs.shape), theirs, atol=1e-6)
 
 
 def test_fsim_single_and_double_precision_agree(sample_rgb) -> None:
