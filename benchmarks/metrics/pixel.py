@@ -213,7 +213,8 @@ def ssim_sums(x: np.ndarray, y: np.ndarray, *, data_range: float = 255.0, clamp_
     """Sums of the contrast-structure map and of the SSIM map over 'valid' 11x11 window centres.
 
     Args:
-        x, y: ``(h, w) float64`` planes on ``[0, data_range]``, ``h, w >= 11``.
+        x, y: ``(h, w)`` planes on ``[0, data_range]``, ``h, w >= 11``: float64, or uint8/float32
+            holding exact values (converted to float64 on the fly).
         clamp_cs: clamp the cs term at 0 (pyiqa's ``relu``) before the product with luminance.
         luminance: also return the SSIM (luminance x cs) sum; ``nan`` when False (MS-SSIM's
             finer scales need only cs).
@@ -232,8 +233,9 @@ def ssim_sums(x: np.ndarray, y: np.ndarray, *, data_range: float = 255.0, clamp_
     def filt(img: np.ndarray) -> np.ndarray:
         return cv2.sepFilter2D(img, cv2.CV_64F, _G11, _G11, borderType=cv2.BORDER_REFLECT)[5:h - 5, 5:w - 5]
 
-    u = x + y
-    v = np.subtract(x, y)
+    # u and v straight from uint8/float32/float64 tiles (OpenCV converts before the sum: exact).
+    u = cv2.add(x, y, dtype=cv2.CV_64F)
+    v = cv2.subtract(x, y, dtype=cv2.CV_64F)
     mu_u, mu_v = filt(u), filt(v)
     np.multiply(u, u, out=u)
     np.multiply(v, v, out=v)

@@ -203,6 +203,15 @@ def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
     return (sums - count * np.outer(means, means)) / count
 
 
+def _poly(coeffs: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``sum_k coeffs[k] * a^k`` (Horner) for an array ``a``."""
+    out = np.full_like(a, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        out *= a
+        out += c
+    return out
+
+
 def _block_vectors(band: np.ndarray) -> np.ndarray:
     """``(H, W)`` with sides multiple of 3 -> ``(H/3 * W/3, 9)``, component ``3k + j``."""
     h, w = band.shape
@@ -222,6 +231,10 @@ def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, fl
     keep = np.abs(lam) > 1e-15 * np.abs(lam).max()
     inv_lam[keep] = 1.0 / lam[keep]
     weights = inv_lam / (M * M)
+    # sum_j log2(1 + a lambda_j) == log2(prod_j (1 + a lambda_j)) == log2(sum_k e_k a^k), e_k the
+    # elementary symmetric polynomials of lambda: 2 logs and 18 multiply-adds per block instead
+    # of 18 logs (a >= 0 and lambda >= 0, so Horner's sum has no cancellation).
+    coeffs = np.poly(-lam)  # prod_j (x + lambda_j) = sum_k e_k x^(9 - k): coeffs[k] = e_k, e_0 = 1
     pad = w // 2
     hb, wb = h // M, wd // M
     off = int(np.ceil(((w - 1) / 2) / M))  # blocks dropped at each border (pyiqa's offset)
@@ -244,13 +257,8 @@ def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, fl
             s = (proj @ weights).reshape(i1 - i0, j1 - j0)
             a_num = g * g * s / (vv + SIGMA_NSQ)
             a_den = s / SIGMA_NSQ
-            # sum_j log2(1 + a lambda_j) == log2(prod_j (1 + a lambda_j)): 2 logs per block, not 18.
-            p_num, p_den = np.ones_like(a_num), np.ones_like(a_den)
-            for lj in lam:
-                p_num *= 1.0 + a_num * lj
-                p_den *= 1.0 + a_den * lj
-            num += float(np.log2(p_num).sum())
-            den += float(np.log2(p_den).sum())
+            num += float(np.log2(_poly(coeffs, a_num)).sum())
+            den += float(np.log2(_poly(coeffs, a_den)).sum())
     return num, den
 
 
