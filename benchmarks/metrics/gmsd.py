@@ -11,11 +11,12 @@ pyiqa's ``gmsd`` (``pyiqa/archs/gmsd_arch.py``, default options) on ``(1, 3, H, 
 4. ``GMS = (2 g1 g2 + T) / (g1^2 + g2^2 + T)`` with ``T = 170`` (on the 0..255 scale);
 5. the score is the standard deviation of the GMS map with Bessel's correction (``torch.std``).
 
-Here every step is exact except the last two: ``Y`` is an integer, computed with the same
-float32 operations as pyiqa (so pixels whose exact luma ends in .5 round the same way; the test
-checks every such colour), the pooled block sums and Prewitt sums are integers (float32 holds
-them exactly), and steps 3-5 run in float64 where pyiqa uses float32. The whole 4K image is
-never converted to float64; no torch is involved.
+Here steps 1-3 are exact: ``Y`` is an integer, computed with the same float32 operations as
+pyiqa (so pixels whose exact luma ends in .5 round the same way; the test checks every such
+colour), and the pooled means (multiples of 0.25) and the Prewitt sums are exact in float32 /
+float64. Steps 3-5 run in float64 where pyiqa uses float32, with ``1 - GMS`` computed directly
+(no cancellation near 1). The image is processed in bands of rows that fit in the CPU cache, and
+the deviation is merged over bands from per-band two-pass moments; no torch is involved.
 
 Masks: GMSD is a deviation over the whole map, not a mean, so restricting it to a ring of
 pixels would define a different statistic that no published GMSD number uses. The metric
@@ -56,6 +57,9 @@ def _luma_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def pyiqa_luma255(rgb: np.ndarray) -> np.ndarray:
     """``(H, W, 3) uint8`` -> ``(H, W) float32`` integer-valued luma in 0..255, bit-equal to
     ``pyiqa.utils.color_util.to_y_channel(x, 255)`` on ``x = rgb / 255`` in float32."""
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        got = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {got}")
     r_lut, g_lut, b_lut = _luma_tables()
     r, g, b = cv2.split(rgb)
     # cv2.LUT copies table entries; the two float32 additions and the product run in numpy in
@@ -106,6 +110,8 @@ def pooled_luma(rgb: np.ndarray, chunk_rows: int = _CHUNK_ROWS) -> np.ndarray:
     Runs over bands of ``chunk_rows`` image rows so the float32 intermediates stay in the CPU
     cache (2.5x faster at 4K than whole-image passes); the result does not depend on the band.
     """
+    if not isinstance(chunk_rows, int) or chunk_rows < 2 or chunk_rows % 2:
+        raise ValueError(f"chunk_rows must be an even int >= 2 (bands hold whole 2x2 blocks), got {chunk_rows!r}")
     h, w = rgb.shape[0] // 2, rgb.shape[1] // 2
     out = np.empty((h, w), dtype=np.float32)
     for r0 in range(0, 2 * h, chunk_rows):
@@ -146,6 +152,9 @@ def gms_deficit(sr: np.ndarray, hr: np.ndarray, t: float = 170.0) -> np.ndarray:
     Returns:
         ``(H // 2, W // 2) float64`` in ``[0, 1)`` (0 where the gradients agree).
     """
+    check_pair(sr, hr)
+    if sr.shape[0] < 2 or sr.shape[1] < 2:
+        raise ValueError(f"the 2x2-pooled map of a {sr.shape[1]}x{sr.shape[0]} image is empty")
     return np.concatenate(list(_deficit_bands(sr, hr, t)), axis=0)
 
 

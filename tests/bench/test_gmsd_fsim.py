@@ -146,6 +146,12 @@ def test_gmsd_bad_inputs_raise(sample_rgb) -> None:
         metric.compute(hr, hr, np.ones(hr.shape[:2], bool))
     with pytest.raises(ValueError, match="positive"):
         GMSD(t=0)
+    with pytest.raises(ValueError, match="even"):
+        pooled_luma(hr, chunk_rows=5)
+    with pytest.raises(ValueError, match="uint8"):
+        pyiqa_luma255(hr[..., :2])
+    with pytest.raises(ValueError, match="empty"):
+        gms_map(hr[:1], hr[:1])
 
 
 # --------------------------------------------------------------------------------------------
