@@ -167,6 +167,19 @@ def test_pool_factor_rounds_half_to_even_like_pyiqa() -> None:
         assert pool_factor(side + 7, side) == k
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 8, 17])
+def test_pooled_yiq_is_the_block_mean_in_yiq(sample_rgb, k) -> None:
+    """Integer block sums (uint16 up to k = 16, uint32 beyond) equal the float64 block means."""
+    yiq = np.array([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]])  # pyiqa rgb2yiq
+    rgb = np.ascontiguousarray(sample_rgb("grace_hopper")[:9 * k + 5, :7 * k + 3])
+    h, w = rgb.shape[0] // k, rgb.shape[1] // k
+    mean = rgb[:h * k, :w * k].astype(np.float64).reshape(h, k, w, k, 3).mean(axis=(1, 3))
+    expected = np.moveaxis(mean @ yiq.T, -1, 0)
+    ours = pooled_yiq(rgb, k)
+    assert ours.shape == (3, h, w)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-10)
+
+
 def test_fsim_on_i04_matches_pyiqa_and_its_published_value(sample_rgb, pyiqa_metrics) -> None:
     ref, dist = sample_rgb("pyiqa_i04_ref"), sample_rgb("pyiqa_i04_dist")
     ours = FSIM().compute(dist, ref)
