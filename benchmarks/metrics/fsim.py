@@ -28,8 +28,9 @@ agree with pyiqa to its float32 accuracy (measured |ours - pyiqa| <= 3e-7, tests
 
 Speed at 4K (one 3840x2160 pair pooled by 8 to 480x270): the pooling streams over the image in
 bands that stay in cache; the filter bank of a size is cached (a benchmark repeats sizes) and
-costs six exponentials per frequency (two for the four scales, one per orientation); the noise constants pyiqa gets from 16
-inverse FFTs of the filters come from Parseval sums in the frequency domain instead.
+costs six exponentials per frequency (two for the four scales, one per orientation); the
+noise constants pyiqa gets from 16 inverse FFTs of the filters come from Parseval sums in the
+frequency domain instead.
 
 Masks are not honoured (``supports_mask = False``): the phase congruency of a pixel depends on
 its neighbourhood through the log-Gabor filters and the noise threshold on the whole image, so
@@ -332,8 +333,8 @@ class FSIM(Metric):
         self.chromatic, self.precision = chromatic, precision
 
     def config(self) -> dict[str, Any]:
-        return {"chromatic": self.chromatic, "precision": self.precision, "scales": SCALES, "orientations": ORIENTATIONS,
-                "min_wavelength": MIN_WAVELENGTH, "mult": MULT, "sigma_f": SIGMA_F,
+        return {"chromatic": self.chromatic, "precision": self.precision, "scales": SCALES,
+                "orientations": ORIENTATIONS, "min_wavelength": MIN_WAVELENGTH, "mult": MULT, "sigma_f": SIGMA_F,
                 "delta_theta": DELTA_THETA, "k": NOISE_K, "pool": "round(min_side/256)"}
 
     def convention(self) -> dict[str, Any]:
