@@ -109,8 +109,8 @@ class MSSSIM(Metric):
         h, w = x.shape
         cs_total, ssim_total, count = 0.0, 0.0, 0
         for r0, r1, c0, c1 in window_tiles(h, w, self.tile_rows, self.tile_cols, _WIN):
-            cs_sum, ssim_sum, n = ssim_sums(x[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1],
-                                            y[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1], clamp_cs=True, luminance=luminance)
+            a, b = x[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1], y[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1]
+            cs_sum, ssim_sum, n = ssim_sums(a, b, clamp_cs=True, luminance=luminance)
             cs_total += cs_sum
             ssim_total += ssim_sum
             count += n

@@ -1,4 +1,4 @@
-"""VIF exactly as pyiqa's ``vif`` computes it (wavelet-domain VIF), float64 statistics, at a fraction of its cost.
+"""VIF exactly as pyiqa's ``vif`` computes it (wavelet-domain VIF): float64 statistics, far less cost.
 
 pyiqa 0.1.16's ``vif`` (``pyiqa/archs/vif_arch.py``, a port of Sheikh & Bovik's MATLAB
 ``vifvec``) is the *steerable-pyramid* VIF, not the pixel-domain ``vifp`` (Gaussian windows,
@@ -59,7 +59,7 @@ MIN_SIDE = 65
 _BORDER = cv2.BORDER_REFLECT_101  # torch's F.pad(mode='reflect')
 
 
-_STRIP_PIXELS = 1 << 15  # row chunk of the covariance sums: a few cached rows for all 13 lags
+_COV_CHUNK_PIXELS = 1 << 15  # row chunk of the covariance sums: a few cached rows for all 13 lags
 _TILE_BLOCKS = (32, 96)  # 3x3 blocks per statistics tile: ~112 x 304 px with the largest window
 
 
@@ -181,14 +181,15 @@ def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
             lag = (offsets[b][0] - offsets[a][0], offsets[b][1] - offsets[a][1])
             by_lag.setdefault(lag, []).append((a, b))
     row_dots = {lag: np.empty(h - lag[0]) for lag in by_lag}
-    chunk = max(8, _STRIP_PIXELS // (2 * w))
+    chunk = max(8, _COV_CHUNK_PIXELS // (2 * w))
     for r0 in range(0, h, chunk):
         for (dk, dj), dots in row_dots.items():
             r1 = min(h - dk, r0 + chunk)
             if r1 <= r0:
                 continue
             c_lo, c_hi = max(0, -dj), min(w, w - dj)
-            dots[r0:r1] = np.einsum("ij,ij->i", band[r0:r1, c_lo:c_hi], band[r0 + dk:r1 + dk, c_lo + dj:c_hi + dj])
+            dots[r0:r1] = np.einsum("ij,ij->i", band[r0:r1, c_lo:c_hi],
+                                    band[r0 + dk:r1 + dk, c_lo + dj:c_hi + dj])
     sums = np.empty((9, 9))
     for (dk, dj), pairs in by_lag.items():
         c_lo, c_hi = max(0, -dj), min(w, w - dj)
@@ -198,7 +199,8 @@ def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
             dots = row_dots[(dk, dj)][k:k + h2].copy()
             for c0, c1 in ((c_lo, j), (j + w2, c_hi)):
                 if c1 > c0:
-                    dots -= np.einsum("ij,ij->i", band[k:k + h2, c0:c1], band[k + dk:k + dk + h2, c0 + dj:c1 + dj])
+                    dots -= np.einsum("ij,ij->i", band[k:k + h2, c0:c1],
+                                      band[k + dk:k + dk + h2, c0 + dj:c1 + dj])
             sums[a, b] = sums[b, a] = dots.sum()
     return (sums - count * np.outer(means, means)) / count
 
@@ -311,7 +313,8 @@ class VIF(Metric):
         ref_bands = steerable_bands(luma255(hr, "yiq", rounded=True), self.pyramid_dtype)
         num = den = 0.0
         for level, orientation, window in SUBBANDS:
-            n, d = _subband_terms(ref_bands.pop((level, orientation)), dist_bands.pop((level, orientation)), window)
+            key = (level, orientation)
+            n, d = _subband_terms(ref_bands.pop(key), dist_bands.pop(key), window)  # pop: free memory early
             num += n
             den += d
         return num / (den + 1e-12)

@@ -182,7 +182,8 @@ def test_neighbourhood_covariance_equals_brute_force(make_image) -> None:
     h2, w2 = band.shape[0] - 2, band.shape[1] - 2
     vectors = np.stack([band[k:k + h2, j:j + w2].ravel() for k in range(3) for j in range(3)], axis=1)
     centred = vectors - vectors.mean(axis=0)
-    np.testing.assert_allclose(_neighbourhood_cov(band), centred.T @ centred / len(centred), rtol=1e-12, atol=1e-9)
+    expected = centred.T @ centred / len(centred)
+    np.testing.assert_allclose(_neighbourhood_cov(band), expected, rtol=1e-12, atol=1e-9)
 
 
 def test_bad_inputs_and_mask(grace) -> None:
