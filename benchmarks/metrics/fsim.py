@@ -265,16 +265,17 @@ def phase_congruency(luma: np.ndarray, precision: str = "single") -> np.ndarray:
         amplitude = np.abs(eo)
         amplitude_all += amplitude.sum(axis=1)
         total = eo.sum(axis=1)  # (N, H, W): summed response, its direction = mean phase
-        total_abs = np.abs(total)
-        total_abs += real_type(EPS32)
-        unit_conj = np.conj(total)
-        unit_conj /= total_abs
-        # Sum over scales of A_s (cos(dphi_s) - |sin(dphi_s)|) = e.me + o.mo - |e.mo - o.me| with
-        # the unit mean-phase vector m = total / |total|: Re(eo_s conj m) summed over scales is
-        # Re(total conj m) = |total|^2 / (|total| + eps), and |e.mo - o.me| = |Im(eo_s conj m)|.
-        energy = (total * unit_conj).real
-        eo *= unit_conj[:, None]
-        energy -= np.abs(eo.imag).sum(axis=1)
+        # Sum over scales of A_s (cos(dphi_s) - |sin(dphi_s)|) = e.me + o.mo - |e.mo - o.me|, with
+        # the mean-phase vector m = total / (|total| + eps): Re(eo_s conj m) summed over scales is
+        # |total|^2 / (|total| + eps) and |e.mo - o.me| = |Im(eo_s conj total)| / (|total| + eps),
+        # so the division by the positive |total| + eps is done once, after the sums.
+        total_sq = np.square(total.real)
+        total_sq += np.square(total.imag)
+        eo *= np.conj(total)[:, None]
+        energy = total_sq - np.abs(eo.imag).sum(axis=1)
+        np.sqrt(total_sq, out=total_sq)
+        total_sq += real_type(EPS32)
+        energy /= total_sq
         for i in range(n):
             # Noise power from the smallest scale: the median of |eo|^2 (a Rayleigh/chi-square
             # statistic) gives its mean as median / ln 2; divided by the filter's energy.
