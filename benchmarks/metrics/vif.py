@@ -21,20 +21,22 @@ pyiqa 0.1.16's ``vif`` (``pyiqa/archs/vif_arch.py``, a port of Sheikh & Bovik's 
    ``VIF = sum log2(1 + g^2 s lambda / (vv + 0.4)) / (sum log2(1 + s lambda / 0.4) + 1e-12)``
    over subbands, blocks and eigenvalues (``sigma_nsq = 0.4``).
 
-Here: the pyramid is filtered with OpenCV (float32 by default: the score moves by <= 3e-8
-relative, tested; ``pyramid_dtype="float64"`` gives the exact value), the statistics run in
-float64 on cache-sized tiles of blocks (box sums at the block centres only), ``C``'s 45 entries
+Here, all in float64: the pyramid is filtered with OpenCV (the stride-2 step as four polyphase
+correlations), the statistics run on cache-sized tiles of blocks (box sums at the block
+centres only), ``C``'s 45 entries
 come from 13 lag products summed once, ``C^+`` and ``lambda`` from one ``eigh``, and the sum of
 9 logs per block is the log of a product. pyiqa computes all of it in float32 and differs
 from the exact value by its own rounding (up to ~7e-4 relative on real photos, see the tests).
 
-Peak memory at 3840x2160: ~280 MB (measured with tracemalloc): the float32 subbands of both
-images (~180 MB) and one float64 reference subband; the pyramid is not tiled because ``C``
-couples every position of a subband.
+Peak memory at 3840x2160: ~400 MB (tracemalloc): each image's level-0 low-pass and one
+full-resolution subband (66 MB each), the polyphase temporaries and the luma; levels and
+bands are made one at a time. The pyramid is not tiled because ``C`` couples every position
+of a subband.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -63,9 +65,9 @@ _COV_CHUNK_PIXELS = 1 << 15  # row chunk of the covariance sums: a few cached ro
 _TILE_BLOCKS = (32, 96)  # 3x3 blocks per statistics tile: ~112 x 304 px with the largest window
 
 
-@lru_cache(maxsize=2)
-def _filters(dtype: str) -> dict[str, np.ndarray]:
-    """pyiqa's ``sp5`` filters that VIF uses, as 2-D correlation kernels of ``dtype``."""
+@lru_cache(maxsize=1)
+def _filters() -> dict[str, np.ndarray]:
+    """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels."""
     try:
         from pyiqa.archs.vif_arch import sp5_filters
     except ImportError as err:  # pragma: no cover - pyiqa is installed with the benchmark
@@ -76,28 +78,58 @@ def _filters(dtype: str) -> dict[str, np.ndarray]:
     # pyiqa: ``filt = bfilts[:, b].reshape(size, size).T`` used by F.conv2d (a correlation).
     kernels = {"lo0": f["lo0filt"], "lo": f["lofilt"],
                "b0": f["bfilts"][:, 0].reshape(size, size).T, "b3": f["bfilts"][:, 3].reshape(size, size).T}
-    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in kernels.items()}
+    return {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in kernels.items()}
 
 
-def steerable_bands(luma: np.ndarray, dtype: str = "float32") -> dict[tuple[int, int], np.ndarray]:
-    """The subbands VIF uses: ``{(level, orientation): (h_l, w_l) array of dtype}``.
+def _correlate_stride2(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """pyiqa's ``corrDn(step=2)``: the 'same' reflect-101 correlation at even rows and columns.
 
-    ``luma``: ``(H, W)`` luma on 0..255. Level ``l`` has ``ceil(H / 2^l)`` rows. Every filter is
-    a 'same' correlation with reflect-101 borders (pyiqa's ``corrDn``); the stride-2 low-pass
-    keeps the even rows and columns of the full correlation, as ``F.conv2d(stride=2)`` does.
+    ``out[i, j] = sum_ab padded[2i + a, 2j + b] K[a, b]`` splits into four correlations of the
+    padded image's polyphase components ``padded[p::2, q::2]`` with ``K[p::2, q::2]``: a quarter
+    of the multiply-adds of filtering everything and keeping one sample in four.
     """
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"pyramid dtype must be 'float32' or 'float64', got {dtype!r}")
-    kernels = _filters(dtype)
-    depth = cv2.CV_32F if dtype == "float32" else cv2.CV_64F
-    lo = cv2.filter2D(luma.astype(dtype), depth, kernels["lo0"], borderType=_BORDER)
-    out = {}
-    for level in range(LEVELS):
-        out[(level, 0)] = cv2.filter2D(lo, depth, kernels["b0"], borderType=_BORDER)
-        out[(level, 3)] = cv2.filter2D(lo, depth, kernels["b3"], borderType=_BORDER)
-        if level < LEVELS - 1:
-            lo = np.ascontiguousarray(cv2.filter2D(lo, depth, kernels["lo"], borderType=_BORDER)[::2, ::2])
+    pad = kernel.shape[0] // 2
+    out_h, out_w = (img.shape[0] + 1) // 2, (img.shape[1] + 1) // 2
+    padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, _BORDER)
+    out = np.zeros((out_h, out_w))
+    for p in (0, 1):
+        for q in (0, 1):
+            part = cv2.filter2D(np.ascontiguousarray(padded[p::2, q::2]), cv2.CV_64F,
+                                np.ascontiguousarray(kernel[p::2, q::2]), anchor=(0, 0),
+                                borderType=cv2.BORDER_CONSTANT)  # only in-range taps are kept below
+            out += part[:out_h, :out_w]
     return out
+
+
+def _lowpass_levels(luma: np.ndarray) -> Iterator[np.ndarray]:
+    """The low-pass image of each of the 4 levels, ``(ceil(H / 2^l), ceil(W / 2^l)) float64``.
+
+    ``lo0`` on the luma, then the stride-2 ``lofilt`` per level. Every filter is a 'same'
+    correlation with reflect-101 borders (pyiqa's ``corrDn``); the stride-2 step keeps the even
+    rows and columns of the full correlation, as ``F.conv2d(stride=2)`` does. A generator, so
+    only one level per image is alive at a time.
+    """
+    kernels = _filters()
+    lo = cv2.filter2D(luma.astype(np.float64), cv2.CV_64F, kernels["lo0"], borderType=_BORDER)
+    yield lo
+    for _ in range(LEVELS - 1):
+        lo = _correlate_stride2(lo, kernels["lo"])
+        yield lo
+
+
+def _band(lo: np.ndarray, orientation: int) -> np.ndarray:
+    """Orientation 0 or 3 band of a level's low-pass image (7x7 ``sp5`` band filter), float64.
+
+    float64 on purpose: a float32 pyramid (2-3x faster) leaves ~1e-5 of rounding noise in the
+    bands of flat areas, which defeats pyiqa's ``tol = 1e-12`` flat-window rule; it turned a
+    flat reference against a noisy copy into VIF = 1.9e7 instead of 0 (tested).
+    """
+    return cv2.filter2D(lo, cv2.CV_64F, _filters()[f"b{orientation}"], borderType=_BORDER)
+
+
+def steerable_bands(luma: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """All subbands VIF uses: ``{(level, orientation): (h_l, w_l) float64}`` of a luma plane."""
+    return {(level, o): _band(lo, o) for level, lo in enumerate(_lowpass_levels(luma)) for o in (0, 3)}
 
 
 def _reflected(img: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
@@ -221,9 +253,9 @@ def _block_vectors(band: np.ndarray) -> np.ndarray:
 
 
 def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, float]:
-    """(numerator, denominator) sums of one subband; ``ref, dist`` ``(h, w)`` float32/64 bands."""
+    """(numerator, denominator) sums of one subband; ``ref, dist`` ``(h, w)`` float64 bands."""
     h, wd = (ref.shape[0] // M) * M, (ref.shape[1] // M) * M
-    ref = ref[:h, :wd].astype(np.float64)
+    ref = np.ascontiguousarray(ref[:h, :wd])
     dist = dist[:h, :wd]
     cov = _neighbourhood_cov(ref)
     lam, basis = np.linalg.eigh(cov)
@@ -252,8 +284,7 @@ def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, fl
         for j0 in range(c0, c1, _TILE_BLOCKS[1]):
             j1 = min(c1, j0 + _TILE_BLOCKS[1])
             q0, q1 = M * j0 + 1 - pad, M * j1 + pad - 1
-            g, vv = _channel_params(_reflected(ref, r0, r1, q0, q1),
-                                    _reflected(dist, r0, r1, q0, q1).astype(np.float64), w)
+            g, vv = _channel_params(_reflected(ref, r0, r1, q0, q1), _reflected(dist, r0, r1, q0, q1), w)
             proj = _block_vectors(ref[M * i0:M * i1, M * j0:M * j1]) @ basis
             np.multiply(proj, proj, out=proj)
             s = (proj @ weights).reshape(i1 - i0, j1 - j0)
@@ -270,8 +301,6 @@ class VIF(Metric):
     Args:
         name: name in records (``vif``).
         min_side: smallest region side scored; smaller regions raise ``ValueError``.
-        pyramid_dtype: ``float32`` (default; the pyramid filtering is 2-3x faster and moves the
-            score by <= 3e-8 relative on real photos, see the tests) or ``float64``.
         regions: regions it is computed on.
 
     ``compute(sr, hr)`` takes ``(H, W, 3) uint8`` images (``sr`` distorted, ``hr`` reference)
@@ -282,21 +311,18 @@ class VIF(Metric):
 
     supports_mask = False
 
-    def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE, pyramid_dtype: str = "float32",
+    def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE,
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
                  device: str = "cpu") -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
         if not isinstance(min_side, int) or min_side < MIN_SIDE:
             raise ValueError(f"min_side must be an int >= {MIN_SIDE}, got {min_side!r}")
-        if pyramid_dtype not in ("float32", "float64"):
-            raise ValueError(f"pyramid_dtype must be 'float32' or 'float64', got {pyramid_dtype!r}")
-        self.min_side, self.pyramid_dtype = min_side, pyramid_dtype
+        self.min_side = min_side
 
     def config(self) -> dict[str, Any]:
         return {"variant": "pyiqa_vifvec", "levels": LEVELS, "subbands": [list(s) for s in SUBBANDS],
-                "sigma_nsq": SIGMA_NSQ, "M": M, "color_space": "yiq", "round_y": True,
-                "pyramid_dtype": self.pyramid_dtype}
+                "sigma_nsq": SIGMA_NSQ, "M": M, "color_space": "yiq", "round_y": True}
 
     def convention(self) -> dict[str, Any]:
         return {"color": "y", "color_space": "yiq", "crop_border": 0}
@@ -309,12 +335,14 @@ class VIF(Metric):
         if min(h, w) < self.min_side:
             raise ValueError(f"{self.name}: region {w}x{h} is smaller than the {self.min_side}px the "
                              f"4-level pyramid needs")
-        dist_bands = steerable_bands(luma255(sr, "yiq", rounded=True), self.pyramid_dtype)
-        ref_bands = steerable_bands(luma255(hr, "yiq", rounded=True), self.pyramid_dtype)
+        windows = {level: window for level, _, window in SUBBANDS}
         num = den = 0.0
-        for level, orientation, window in SUBBANDS:
-            key = (level, orientation)
-            n, d = _subband_terms(ref_bands.pop(key), dist_bands.pop(key), window)  # pop: free memory early
-            num += n
-            den += d
+        # Level by level and band by band, so at most two subbands per image are alive.
+        levels = zip(_lowpass_levels(luma255(hr, "yiq", rounded=True)),
+                     _lowpass_levels(luma255(sr, "yiq", rounded=True)))
+        for level, (lo_ref, lo_dist) in enumerate(levels):
+            for orientation in (3, 0):
+                n, d = _subband_terms(_band(lo_ref, orientation), _band(lo_dist, orientation), windows[level])
+                num += n
+                den += d
         return num / (den + 1e-12)

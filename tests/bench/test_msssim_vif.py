@@ -7,7 +7,8 @@ Published values: chaofengc/IQA-PyTorch ``ResultsCalibra/calibration_summary.csv
 Tolerances, measured on these photos:
 
 - MS-SSIM: pyiqa runs in float64 after a float32 colour conversion and with a float32-rounded
-  11x11 window; the difference to our exact value is <= 6e-8 relative. We allow 5e-7.
+  11x11 window; the difference to our exact value is <= 6e-8 relative on these photos
+  (2.2e-7 on a synthetic 1080p pair). We allow 5e-7.
 - VIF: pyiqa runs entirely in float32 (pyramid convolutions, box statistics, the 9x9
   covariances over millions of products). Running pyiqa's own code in float64 reproduces our
   value to 2e-16 on I04 and 1.4e-7 on JPEG'd crops; its float32 result differs from it by
@@ -91,6 +92,16 @@ def test_grace_hopper_pairs_equal_pyiqa(grace, pyiqa_metrics) -> None:
         assert 0.0 < ours_vif < 1.0 and 0.0 < ours_ms < 1.0
 
 
+def test_msssim_ycbcr_option_equals_pyiqa(grace) -> None:
+    import pyiqa
+
+    net = pyiqa.create_metric("ms_ssim", device="cpu", as_loss=False, color_space="ycbcr")
+    dist, ref = _jpeg(grace, 50)[:320, :400], grace[:320, :400]
+    ours = MSSSIM(color_space="ycbcr").compute(dist, ref)
+    assert ours == pytest.approx(net(_t(dist), _t(ref)).item(), rel=5e-7, abs=0)
+    assert ours != MSSSIM().compute(dist, ref)
+
+
 def test_minimum_sizes(grace, pyiqa_metrics) -> None:
     ref = grace[:MSSSIM_MIN, :MSSSIM_MIN + 3]
     dist = _jpeg(ref, 40)
@@ -157,7 +168,7 @@ def test_pyramid_equals_direct_2d_correlation(grace) -> None:
     from scipy.ndimage import correlate
 
     luma = luma255(grace[:97, :131], "yiq", rounded=True)
-    bands = steerable_bands(luma, "float64")
+    bands = steerable_bands(luma)
     f = sp5_filters()
     lo = correlate(luma, f["lo0filt"], mode="mirror")  # mirror == reflect-101 == torch 'reflect'
     for level in range(4):
@@ -167,14 +178,22 @@ def test_pyramid_equals_direct_2d_correlation(grace) -> None:
         lo = correlate(lo, f["lofilt"], mode="mirror")[::2, ::2]
 
 
-def test_float32_pyramid_moves_vif_by_less_than_1e7(grace, sample_rgb) -> None:
-    """The default float32 pyramid vs the float64 one (measured <= 2.2e-8 relative)."""
-    pairs = [(sample_rgb("pyiqa_i04_dist"), sample_rgb("pyiqa_i04_ref")), (_jpeg(grace, 30), grace),
-             (_blur(grace, 0.7), grace)]
-    for dist, ref in pairs:
-        fast = VIF().compute(dist, ref)
-        exact = VIF(pyramid_dtype="float64").compute(dist, ref)
-        assert fast == pytest.approx(exact, rel=1e-7, abs=0)
+def test_flat_reference_areas_follow_pyiqas_tolerance_rule(grace, pyiqa_metrics) -> None:
+    """Flat windows (variance < 1e-12) get gain 0: a flat reference scores 0, like pyiqa.
+
+    A float32 pyramid leaves ~1e-5 of noise in flat areas and scored 1.9e7 here.
+    """
+    flat = np.full((200, 300, 3), (120, 130, 140), np.uint8)
+    noise = np.random.default_rng(0).integers(-3, 4, flat.shape)
+    noisy = np.clip(flat.astype(int) + noise, 0, 255).astype(np.uint8)
+    for dist, ref in ((noisy, flat), (flat, flat), (flat, noisy)):
+        assert VIF().compute(dist, ref) == pyiqa_metrics["vif"](_t(dist), _t(ref)).item() == 0.0
+    ref = grace[:320, :400].copy()
+    ref[:120, :200] = 255  # a clipped highlight next to real texture
+    dist = _jpeg(ref, 40)
+    ours = VIF().compute(dist, ref)
+    assert ours == pytest.approx(pyiqa_metrics["vif"](_t(dist), _t(ref)).item(), rel=1.5e-3, abs=0)
+    assert 0.0 < ours < 1.0
 
 
 def test_neighbourhood_covariance_equals_brute_force(make_image) -> None:
@@ -203,8 +222,6 @@ def test_bad_inputs_and_mask(grace) -> None:
         MSSSIM(tile_rows=4)
     with pytest.raises(ValueError, match="min_side"):
         VIF(min_side=10)
-    with pytest.raises(ValueError, match="pyramid_dtype"):
-        VIF(pyramid_dtype="float16")
 
 
 def test_configs_point_at_our_classes() -> None:
