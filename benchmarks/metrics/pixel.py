@@ -29,6 +29,7 @@ pixel in a thousand for YIQ, one in 10^5 for ycbcr); the tests bound the effect 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -80,7 +81,8 @@ def _crop(img: np.ndarray, border: int) -> np.ndarray:
     return img[border:-border, border:-border] if border > 0 else img
 
 
-def window_tiles(h: int, w: int, tile_rows: int, tile_cols: int, window: int = 11):
+def window_tiles(h: int, w: int, tile_rows: int, tile_cols: int,
+                 window: int = 11) -> Iterator[tuple[int, int, int, int]]:
     """Yield ``(r0, r1, c0, c1)`` blocks of 'valid' window centres covering an ``(h, w)`` image.
 
     Output block ``[r0, r1) x [c0, c1)`` (in valid-map coordinates) needs input
