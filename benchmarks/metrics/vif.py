@@ -40,11 +40,11 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-import cv2
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
 from benchmarks.metrics.pixel import luma255
+from benchmarks.metrics.vif_kernels import band_pair, lo0_filter, lo_filter_stride2, neighbourhood_cov, subband_sums
 
 __all__ = ["VIF", "MIN_SIDE", "steerable_bands"]
 
@@ -58,16 +58,14 @@ SUBBANDS = ((3, 3, 3), (3, 0, 3), (2, 3, 5), (2, 0, 5), (1, 3, 9), (1, 0, 9), (0
 # has ceil(H / 8) rows, cropped to a multiple of 3, and loses one block on each side, so
 # ceil(H / 8) >= 9. (pyiqa accepts smaller images and silently drops the empty subbands.)
 MIN_SIDE = 65
-_BORDER = cv2.BORDER_REFLECT_101  # torch's F.pad(mode='reflect')
-
-
-_COV_CHUNK_PIXELS = 1 << 15  # row chunk of the covariance sums: a few cached rows for all 13 lags
-_TILE_BLOCKS = (32, 96)  # 3x3 blocks per statistics tile: ~112 x 304 px with the largest window
-
-
 @lru_cache(maxsize=1)
 def _filters() -> dict[str, np.ndarray]:
-    """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels."""
+    """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels.
+
+    The kernels rely on their exact symmetries (``lo0``, ``lo`` symmetric in both axes, ``b0``
+    symmetric in rows and antisymmetric in columns, ``b3 == -b0.T``); they are checked here so
+    a different filter set fails loudly instead of giving wrong bands.
+    """
     try:
         from pyiqa.archs.vif_arch import sp5_filters
     except ImportError as err:  # pragma: no cover - pyiqa is installed with the benchmark
@@ -78,27 +76,19 @@ def _filters() -> dict[str, np.ndarray]:
     # pyiqa: ``filt = bfilts[:, b].reshape(size, size).T`` used by F.conv2d (a correlation).
     kernels = {"lo0": f["lo0filt"], "lo": f["lofilt"],
                "b0": f["bfilts"][:, 0].reshape(size, size).T, "b3": f["bfilts"][:, 3].reshape(size, size).T}
-    return {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in kernels.items()}
-
-
-def _correlate_stride2(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """pyiqa's ``corrDn(step=2)``: the 'same' reflect-101 correlation at even rows and columns.
-
-    ``out[i, j] = sum_ab padded[2i + a, 2j + b] K[a, b]`` splits into four correlations of the
-    padded image's polyphase components ``padded[p::2, q::2]`` with ``K[p::2, q::2]``: a quarter
-    of the multiply-adds of filtering everything and keeping one sample in four.
-    """
-    pad = kernel.shape[0] // 2
-    out_h, out_w = (img.shape[0] + 1) // 2, (img.shape[1] + 1) // 2
-    padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, _BORDER)
-    out = np.zeros((out_h, out_w))
-    for p in (0, 1):
-        for q in (0, 1):
-            part = cv2.filter2D(np.ascontiguousarray(padded[p::2, q::2]), cv2.CV_64F,
-                                np.ascontiguousarray(kernel[p::2, q::2]), anchor=(0, 0),
-                                borderType=cv2.BORDER_CONSTANT)  # only in-range taps are kept below
-            out += part[:out_h, :out_w]
-    return out
+    kernels = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in kernels.items()}
+    for name, size in (("lo0", 5), ("lo", 9), ("b0", 7), ("b3", 7)):
+        k = kernels[name]
+        if k.shape != (size, size):
+            raise ValueError(f"sp5 filter {name} must be {size}x{size} for vif_kernels, got {k.shape}")
+        if name.startswith("lo") and not (np.array_equal(k, k[::-1]) and np.array_equal(k, k[:, ::-1])):
+            raise ValueError(f"sp5 filter {name} is not symmetric in both axes; vif_kernels needs that")
+    b0 = kernels["b0"]
+    if not (np.array_equal(b0, b0[::-1]) and np.array_equal(b0, -b0[:, ::-1])
+            and np.array_equal(kernels["b3"], -b0.T)):
+        raise ValueError("sp5 band filters 0/3 lack the symmetry vif_kernels.band_pair needs (b0 even in rows, "
+                         "odd in columns, b3 == -b0.T)")
+    return kernels
 
 
 def _lowpass_levels(luma: np.ndarray) -> Iterator[np.ndarray]:
@@ -110,155 +100,54 @@ def _lowpass_levels(luma: np.ndarray) -> Iterator[np.ndarray]:
     only one level per image is alive at a time.
     """
     kernels = _filters()
-    lo = cv2.filter2D(luma.astype(np.float64), cv2.CV_64F, kernels["lo0"], borderType=_BORDER)
+    lo = np.empty(luma.shape)
+    lo0_filter(np.ascontiguousarray(luma, dtype=np.float64), kernels["lo0"], lo)
     yield lo
     for _ in range(LEVELS - 1):
-        lo = _correlate_stride2(lo, kernels["lo"])
+        nxt = np.empty(((lo.shape[0] + 1) // 2, (lo.shape[1] + 1) // 2))
+        lo_filter_stride2(lo, kernels["lo"], nxt)
+        lo = nxt
         yield lo
 
 
-def _band(lo: np.ndarray, orientation: int) -> np.ndarray:
-    """Orientation 0 or 3 band of a level's low-pass image (7x7 ``sp5`` band filter), float64.
+def _bands(lo: np.ndarray) -> dict[int, np.ndarray]:
+    """Orientation 0 and 3 bands of a level's low-pass image (7x7 ``sp5`` band filters), float64.
 
     float64 on purpose: a float32 pyramid (2-3x faster) leaves ~1e-5 of rounding noise in the
     bands of flat areas, which defeats pyiqa's ``tol = 1e-12`` flat-window rule; it turned a
     flat reference against a noisy copy into VIF = 1.9e7 instead of 0 (tested).
     """
-    return cv2.filter2D(lo, cv2.CV_64F, _filters()[f"b{orientation}"], borderType=_BORDER)
+    b0, b3 = np.empty(lo.shape), np.empty(lo.shape)
+    band_pair(lo, _filters()["b0"], b0, b3)
+    return {0: b0, 3: b3}
 
 
 def steerable_bands(luma: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
     """All subbands VIF uses: ``{(level, orientation): (h_l, w_l) float64}`` of a luma plane."""
-    return {(level, o): _band(lo, o) for level, lo in enumerate(_lowpass_levels(luma)) for o in (0, 3)}
-
-
-def _reflected(img: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-    """``img[r0:r1, c0:c1]`` where indices outside the image reflect (reflect-101, like pyiqa's pad).
-
-    A view for windows inside the image; border windows are padded from the clipped view, which
-    then starts/ends at the image edge and holds more rows/columns than the padding.
-    """
-    h, w = img.shape
-    top, bottom, left, right = max(0, -r0), max(0, r1 - h), max(0, -c0), max(0, c1 - w)
-    view = img[max(0, r0):min(h, r1), max(0, c0):min(w, c1)]
-    if top or bottom or left or right:
-        return cv2.copyMakeBorder(view, top, bottom, left, right, _BORDER)
-    return view
-
-
-def _box_sums(strip: np.ndarray, w: int, n_rows: int, n_cols: int) -> np.ndarray:
-    """Sums over ``w x w`` windows starting every 3 rows/columns of ``strip``: ``(n_rows, n_cols)``.
-
-    Horizontal window sums everywhere, then only every third column is summed vertically.
-    """
-    rows = cv2.boxFilter(strip, cv2.CV_64F, (w, 1), normalize=False, anchor=(0, 0), borderType=_BORDER)
-    cols = np.ascontiguousarray(rows[:, 0:M * n_cols:M])
-    full = cv2.boxFilter(cols, cv2.CV_64F, (1, w), normalize=False, anchor=(0, 0), borderType=_BORDER)
-    return full[0:M * n_rows:M]
-
-
-def _channel_params(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """pyiqa's ``vifsub_est_M`` on windows ``ref, dist`` holding whole ``w x w`` neighbourhoods.
-
-    ``ref, dist``: ``(3 n_rows + w - 3, 3 n_cols + w - 3) float64`` whose ``w x w`` windows at
-    every third row/column are the block neighbourhoods. Returns the gain ``g`` and distortion
-    variance ``vv`` per block, ``(n_rows, n_cols) float64``, with pyiqa's ``tol`` special cases.
-    """
-    n_rows, n_cols = (ref.shape[0] - w) // M + 1, (ref.shape[1] - w) // M + 1
-    n = float(w * w)
-    sx, sy = _box_sums(ref, w, n_rows, n_cols), _box_sums(dist, w, n_rows, n_cols)
-    sxy = _box_sums(ref * dist, w, n_rows, n_cols)
-    sxx = _box_sums(ref * ref, w, n_rows, n_cols)
-    syy = _box_sums(dist * dist, w, n_rows, n_cols)
-    cov = sxy - sx * sy / n
-    ss_x = np.maximum(sxx - sx * sx / n, 0.0)
-    ss_y = np.maximum(syy - sy * sy / n, 0.0)
-    g = cov / (ss_x + TOL)
-    vv = (ss_y - g * cov) / n
-    flat_ref = ss_x < TOL
-    g[flat_ref] = 0.0
-    vv[flat_ref] = ss_y[flat_ref]
-    flat_dist = ss_y < TOL
-    g[flat_dist] = 0.0
-    vv[flat_dist] = 0.0
-    negative = g < 0
-    vv[negative] = ss_y[negative]
-    np.maximum(g, 0.0, out=g)
-    vv[vv < TOL] = TOL
-    return g, vv
+    return {(level, o): band for level, lo in enumerate(_lowpass_levels(luma)) for o, band in _bands(lo).items()}
 
 
 def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
     """9x9 covariance of the 3x3 neighbourhoods at every dense position (pyiqa's ``cu``).
 
-    ``band``: ``(H, W) float64``. Component ``a = 3k + j`` is the pixel at offset ``(k, j)``; the
-    mean is removed and the sum divided by the number of positions ``(H - 2)(W - 2)``. Each
-    entry is a sum of ``band[p + s_a] * band[p + s_b]``: the 45 entries share 13 lags
-    ``s_b - s_a``; per lag the row-wise products are summed once over the widest column range
-    (in row chunks, so the 13 lags reuse cached rows) and the few columns outside each
-    entry's window are subtracted.
+    ``band``: ``(H, W) float64``, H, W >= 4. Component ``a = 3k + j`` is the pixel at offset
+    ``(k, j)``; the mean is removed and the sum divided by the number of positions
+    ``(H - 2)(W - 2)`` (see ``vif_kernels.neighbourhood_cov``).
     """
-    h, w = band.shape
-    h2, w2 = h - 2, w - 2
-    count = float(h2 * w2)
-    offsets = [(k, j) for k in range(M) for j in range(M)]
-    rows_total = band.sum(axis=1)
-    means = np.empty(9)
-    for a, (k, j) in enumerate(offsets):
-        outside = band[:, :j].sum(axis=1) + band[:, j + w2:].sum(axis=1)
-        means[a] = (rows_total - outside)[k:k + h2].sum() / count
-    by_lag: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for a in range(9):
-        for b in range(a, 9):  # b > a has dk >= 0
-            lag = (offsets[b][0] - offsets[a][0], offsets[b][1] - offsets[a][1])
-            by_lag.setdefault(lag, []).append((a, b))
-    row_dots = {lag: np.empty(h - lag[0]) for lag in by_lag}
-    chunk = max(8, _COV_CHUNK_PIXELS // (2 * w))
-    for r0 in range(0, h, chunk):
-        for (dk, dj), dots in row_dots.items():
-            r1 = min(h - dk, r0 + chunk)
-            if r1 <= r0:
-                continue
-            c_lo, c_hi = max(0, -dj), min(w, w - dj)
-            dots[r0:r1] = np.einsum("ij,ij->i", band[r0:r1, c_lo:c_hi],
-                                    band[r0 + dk:r1 + dk, c_lo + dj:c_hi + dj])
-    sums = np.empty((9, 9))
-    for (dk, dj), pairs in by_lag.items():
-        c_lo, c_hi = max(0, -dj), min(w, w - dj)
-        for a, b in pairs:
-            k, j = offsets[a]
-            # Entry (a, b): rows [k, k + h2), columns [j, j + w2) of the lag's product plane.
-            dots = row_dots[(dk, dj)][k:k + h2].copy()
-            for c0, c1 in ((c_lo, j), (j + w2, c_hi)):
-                if c1 > c0:
-                    dots -= np.einsum("ij,ij->i", band[k:k + h2, c0:c1],
-                                      band[k + dk:k + dk + h2, c0 + dj:c1 + dj])
-            sums[a, b] = sums[b, a] = dots.sum()
-    return (sums - count * np.outer(means, means)) / count
-
-
-def _poly(coeffs: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``sum_k coeffs[k] * a^k`` (Horner) for an array ``a``."""
-    out = np.full_like(a, coeffs[-1])
-    for c in coeffs[-2::-1]:
-        out *= a
-        out += c
-    return out
-
-
-def _block_vectors(band: np.ndarray) -> np.ndarray:
-    """``(H, W)`` with sides multiple of 3 -> ``(H/3 * W/3, 9)``, component ``3k + j``."""
-    h, w = band.shape
-    return band.reshape(h // M, M, w // M, M).transpose(0, 2, 1, 3).reshape(-1, M * M)
+    if band.ndim != 2 or min(band.shape) < 4:
+        raise ValueError(f"expected a (H, W) band with H, W >= 4, got shape {band.shape}")
+    return neighbourhood_cov(np.ascontiguousarray(band, dtype=np.float64))
 
 
 def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, float]:
     """(numerator, denominator) sums of one subband; ``ref, dist`` ``(h, w)`` float64 bands."""
     h, wd = (ref.shape[0] // M) * M, (ref.shape[1] // M) * M
+    off = int(np.ceil(((w - 1) / 2) / M))  # blocks dropped at each border (pyiqa's offset)
+    if wd // M - off <= off or h // M - off <= off:
+        return 0.0, 0.0
     ref = np.ascontiguousarray(ref[:h, :wd])
-    dist = dist[:h, :wd]
-    cov = _neighbourhood_cov(ref)
-    lam, basis = np.linalg.eigh(cov)
+    dist = np.ascontiguousarray(dist[:h, :wd])
+    lam, basis = np.linalg.eigh(_neighbourhood_cov(ref))
     # s = v^T C^+ v / 9 with C^+ = sum_k e_k e_k^T / lambda_k over |lambda_k| above torch.pinverse's
     # cut-off (1e-15 of the largest): squares of the projections onto the eigenvectors, weighted.
     inv_lam = np.zeros_like(lam)
@@ -269,30 +158,7 @@ def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, fl
     # elementary symmetric polynomials of lambda: 2 logs and 18 multiply-adds per block instead
     # of 18 logs (a >= 0 and lambda >= 0, so Horner's sum has no cancellation).
     coeffs = np.poly(-lam)  # prod_j (x + lambda_j) = sum_k e_k x^(9 - k): coeffs[k] = e_k, e_0 = 1
-    pad = w // 2
-    hb, wb = h // M, wd // M
-    off = int(np.ceil(((w - 1) / 2) / M))  # blocks dropped at each border (pyiqa's offset)
-    c0, c1 = off, wb - off
-    if c1 <= c0 or hb - off <= off:
-        return 0.0, 0.0
-    # Block (i, c) is centred on pixel (3i + 1, 3c + 1): its window starts at (3i + 1 - pad, 3c + 1 - pad).
-    # Tiles of blocks keep every temporary in the CPU caches (measured ~2x faster than strips).
-    num = den = 0.0
-    for i0 in range(off, hb - off, _TILE_BLOCKS[0]):
-        i1 = min(hb - off, i0 + _TILE_BLOCKS[0])
-        r0, r1 = M * i0 + 1 - pad, M * i1 + pad - 1
-        for j0 in range(c0, c1, _TILE_BLOCKS[1]):
-            j1 = min(c1, j0 + _TILE_BLOCKS[1])
-            q0, q1 = M * j0 + 1 - pad, M * j1 + pad - 1
-            g, vv = _channel_params(_reflected(ref, r0, r1, q0, q1), _reflected(dist, r0, r1, q0, q1), w)
-            proj = _block_vectors(ref[M * i0:M * i1, M * j0:M * j1]) @ basis
-            np.multiply(proj, proj, out=proj)
-            s = (proj @ weights).reshape(i1 - i0, j1 - j0)
-            a_num = g * g * s / (vv + SIGMA_NSQ)
-            a_den = s / SIGMA_NSQ
-            num += float(np.log2(_poly(coeffs, a_num)).sum())
-            den += float(np.log2(_poly(coeffs, a_den)).sum())
-    return num, den
+    return subband_sums(ref, dist, w, np.ascontiguousarray(basis), weights, coeffs, SIGMA_NSQ, TOL)
 
 
 class VIF(Metric):
@@ -341,8 +207,9 @@ class VIF(Metric):
         levels = zip(_lowpass_levels(luma255(hr, "yiq", rounded=True)),
                      _lowpass_levels(luma255(sr, "yiq", rounded=True)))
         for level, (lo_ref, lo_dist) in enumerate(levels):
+            bands_ref, bands_dist = _bands(lo_ref), _bands(lo_dist)
             for orientation in (3, 0):
-                n, d = _subband_terms(_band(lo_ref, orientation), _band(lo_dist, orientation), windows[level])
+                n, d = _subband_terms(bands_ref.pop(orientation), bands_dist.pop(orientation), windows[level])
                 num += n
                 den += d
         return num / (den + 1e-12)
