@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
-from benchmarks.metrics.pixel import luma255
-from benchmarks.metrics.vif_kernels import band_pair, lo0_filter, lo_filter_stride2, neighbourhood_cov, subband_sums
+from benchmarks.metrics.vif_kernels import (band_pair, cov_accumulate, cov_finish, lo0_filter, lo_filter_stride2,
+                                          luma_yiq255, neighbourhood_cov, subband_sums)
 
 __all__ = ["VIF", "MIN_SIDE", "steerable_bands"]
 
@@ -58,6 +58,7 @@ SUBBANDS = ((3, 3, 3), (3, 0, 3), (2, 3, 5), (2, 0, 5), (1, 3, 9), (1, 0, 9), (0
 # has ceil(H / 8) rows, cropped to a multiple of 3, and loses one block on each side, so
 # ceil(H / 8) >= 9. (pyiqa accepts smaller images and silently drops the empty subbands.)
 MIN_SIDE = 65
+_STRIP_BLOCKS = 32  # block rows per band strip: ~4 x 3.4 MB of strips at 4K, ~10% halo rows
 @lru_cache(maxsize=1)
 def _filters() -> dict[str, np.ndarray]:
     """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels.
@@ -91,6 +92,14 @@ def _filters() -> dict[str, np.ndarray]:
     return kernels
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """``(H, W, 3) uint8`` -> ``(H, W) float64`` YIQ luma x 255, rounded (pyiqa's ``rgb2yiq``)."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w))
+    luma_yiq255(np.ascontiguousarray(rgb).reshape(h, 3 * w), out)
+    return out
+
+
 def _lowpass_levels(luma: np.ndarray) -> Iterator[np.ndarray]:
     """The low-pass image of each of the 4 levels, ``(ceil(H / 2^l), ceil(W / 2^l)) float64``.
 
@@ -118,7 +127,7 @@ def _bands(lo: np.ndarray) -> dict[int, np.ndarray]:
     flat reference against a noisy copy into VIF = 1.9e7 instead of 0 (tested).
     """
     b0, b3 = np.empty(lo.shape), np.empty(lo.shape)
-    band_pair(lo, _filters()["b0"], b0, b3)
+    band_pair(lo, _filters()["b0"], 0, b0, b3)
     return {0: b0, 3: b3}
 
 
@@ -139,26 +148,67 @@ def _neighbourhood_cov(band: np.ndarray) -> np.ndarray:
     return neighbourhood_cov(np.ascontiguousarray(band, dtype=np.float64))
 
 
-def _subband_terms(ref: np.ndarray, dist: np.ndarray, w: int) -> tuple[float, float]:
-    """(numerator, denominator) sums of one subband; ``ref, dist`` ``(h, w)`` float64 bands."""
-    h, wd = (ref.shape[0] // M) * M, (ref.shape[1] // M) * M
-    off = int(np.ceil(((w - 1) / 2) / M))  # blocks dropped at each border (pyiqa's offset)
-    if wd // M - off <= off or h // M - off <= off:
-        return 0.0, 0.0
-    ref = np.ascontiguousarray(ref[:h, :wd])
-    dist = np.ascontiguousarray(dist[:h, :wd])
-    lam, basis = np.linalg.eigh(_neighbourhood_cov(ref))
-    # s = v^T C^+ v / 9 with C^+ = sum_k e_k e_k^T / lambda_k over |lambda_k| above torch.pinverse's
-    # cut-off (1e-15 of the largest): squares of the projections onto the eigenvectors, weighted.
+def _gsm_params(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(basis, weights, coeffs) of a subband from its 9x9 neighbourhood covariance ``C``.
+
+    ``s = v^T C^+ v / 9 = sum_e weights[e] (v . basis[:, e])^2`` with ``C^+ = sum_k e_k e_k^T /
+    lambda_k`` over ``|lambda_k|`` above torch.pinverse's cut-off (1e-15 of the largest), and
+    ``sum_j log2(1 + a lambda_j) == log2(prod_j (1 + a lambda_j)) == log2(sum_k coeffs[k] a^k)``,
+    ``coeffs[k]`` the elementary symmetric polynomials of ``lambda`` (``coeffs[0] = 1``): 2 logs
+    and 18 multiply-adds per block instead of 18 logs (``a >= 0`` and ``lambda >= 0``, so
+    Horner's sum has no cancellation).
+    """
+    lam, basis = np.linalg.eigh(cov)
     inv_lam = np.zeros_like(lam)
     keep = np.abs(lam) > 1e-15 * np.abs(lam).max()
     inv_lam[keep] = 1.0 / lam[keep]
-    weights = inv_lam / (M * M)
-    # sum_j log2(1 + a lambda_j) == log2(prod_j (1 + a lambda_j)) == log2(sum_k e_k a^k), e_k the
-    # elementary symmetric polynomials of lambda: 2 logs and 18 multiply-adds per block instead
-    # of 18 logs (a >= 0 and lambda >= 0, so Horner's sum has no cancellation).
-    coeffs = np.poly(-lam)  # prod_j (x + lambda_j) = sum_k e_k x^(9 - k): coeffs[k] = e_k, e_0 = 1
-    return subband_sums(ref, dist, w, np.ascontiguousarray(basis), weights, coeffs, SIGMA_NSQ, TOL)
+    # np.poly(-lam): prod_j (x + lambda_j) = sum_k e_k x^(9 - k), so entry k is e_k.
+    return np.ascontiguousarray(basis), inv_lam / (M * M), np.poly(-lam)
+
+
+def _level_terms(lo_ref: np.ndarray, lo_dist: np.ndarray, window: int,
+                 strip_blocks: int = _STRIP_BLOCKS) -> tuple[float, float]:
+    """(numerator, denominator) sums of a level's two subbands (orientations 0 and 3).
+
+    The bands are never stored whole: strips of rows are filtered from the low-pass images
+    when needed, first the reference's (both orientations) for the covariances ``C``, then
+    both images' for the block statistics, ``strip_blocks`` block rows per strip (plus the
+    window's halo rows). Every strip row equals the row of the whole band, so the result does
+    not depend on ``strip_blocks`` (tested). Whole 4K bands (4 x 66 MB) cost more in first-touch
+    page faults than in filtering.
+    """
+    h, w = lo_ref.shape
+    hc, wc = (h // M) * M, (w // M) * M  # pyiqa crops each subband to multiples of M
+    pad = window // 2
+    off = -(-pad // M)  # blocks dropped at each border: ceil(((window - 1) / 2) / M)
+    if wc // M - off <= off or hc // M - off <= off:
+        return 0.0, 0.0
+    b0 = _filters()["b0"]
+    rows = M * strip_blocks + 2 * pad
+    ref_bands = (np.empty((rows, w)), np.empty((rows, w)))  # orientation 0, 3
+    dist_bands = (np.empty((rows, w)), np.empty((rows, w)))
+    states = [(np.zeros((13, wc)), np.zeros((13, 4, wc)), np.zeros(wc), np.zeros((4, wc))) for _ in range(2)]
+    step = rows - 2  # each strip also holds the 2 rows after it, for the lag products
+    for r0 in range(0, hc, step):
+        n = min(step, hc - r0)
+        m = min(n + 2, hc - r0)
+        band_pair(lo_ref, b0, r0, ref_bands[0][:m], ref_bands[1][:m])
+        for o in range(2):
+            cov_accumulate(ref_bands[o], r0, n, hc, wc, *states[o])
+    params = [_gsm_params(cov_finish(hc, wc, *state)) for state in states]
+    num = den = 0.0
+    last = hc // M - off
+    for i0 in range(off, last, strip_blocks):
+        i1 = min(last, i0 + strip_blocks)
+        row0 = M * i0 + 1 - pad
+        m = M * (i1 - 1) + 1 + pad + 1 - row0
+        band_pair(lo_ref, b0, row0, ref_bands[0][:m], ref_bands[1][:m])
+        band_pair(lo_dist, b0, row0, dist_bands[0][:m], dist_bands[1][:m])
+        for o in range(2):
+            n_, d_ = subband_sums(ref_bands[o], dist_bands[o], row0, i0, i1, wc, window, *params[o], SIGMA_NSQ, TOL)
+            num += n_
+            den += d_
+    return num, den
 
 
 class VIF(Metric):
@@ -168,6 +218,7 @@ class VIF(Metric):
         name: name in records (``vif``).
         min_side: smallest region side scored; smaller regions raise ``ValueError``.
         regions: regions it is computed on.
+        strip_blocks: 3x3 block rows per band strip (memory/speed only; the value is the same).
 
     ``compute(sr, hr)`` takes ``(H, W, 3) uint8`` images (``sr`` distorted, ``hr`` reference)
     and returns a float, 1 for identical images, usually in [0, 1] (contrast enhancement can
@@ -179,12 +230,15 @@ class VIF(Metric):
 
     def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE,
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", strip_blocks: int = _STRIP_BLOCKS) -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
         if not isinstance(min_side, int) or min_side < MIN_SIDE:
             raise ValueError(f"min_side must be an int >= {MIN_SIDE}, got {min_side!r}")
+        if not isinstance(strip_blocks, int) or strip_blocks < 1:
+            raise ValueError(f"strip_blocks must be an int >= 1, got {strip_blocks!r}")
         self.min_side = min_side
+        self.strip_blocks = strip_blocks
 
     def config(self) -> dict[str, Any]:
         return {"variant": "pyiqa_vifvec", "levels": LEVELS, "subbands": [list(s) for s in SUBBANDS],
@@ -203,13 +257,10 @@ class VIF(Metric):
                              f"4-level pyramid needs")
         windows = {level: window for level, _, window in SUBBANDS}
         num = den = 0.0
-        # Level by level and band by band, so at most two subbands per image are alive.
-        levels = zip(_lowpass_levels(luma255(hr, "yiq", rounded=True)),
-                     _lowpass_levels(luma255(sr, "yiq", rounded=True)))
+        # Level by level; the bands are filtered strip by strip (see _level_terms).
+        levels = zip(_lowpass_levels(_luma(hr)), _lowpass_levels(_luma(sr)))
         for level, (lo_ref, lo_dist) in enumerate(levels):
-            bands_ref, bands_dist = _bands(lo_ref), _bands(lo_dist)
-            for orientation in (3, 0):
-                n, d = _subband_terms(bands_ref.pop(orientation), bands_dist.pop(orientation), windows[level])
-                num += n
-                den += d
+            n, d = _level_terms(lo_ref, lo_dist, windows[level], self.strip_blocks)
+            num += n
+            den += d
         return num / (den + 1e-12)
