@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
-from benchmarks.metrics.vif_kernels import (band_pair, cov_accumulate, cov_finish, lo0_filter, lo_filter_stride2,
-                                          luma_yiq255, neighbourhood_cov, subband_sums)
+from benchmarks.metrics.vif_kernels import (band_pair, cov_accumulate, cov_finish, lo0_filter, lo0_from_rgb, lo_filter_stride2,
+                                          neighbourhood_cov, subband_sums)
 
 __all__ = ["VIF", "MIN_SIDE", "steerable_bands"]
 
@@ -92,25 +92,22 @@ def _filters() -> dict[str, np.ndarray]:
     return kernels
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """``(H, W, 3) uint8`` -> ``(H, W) float64`` YIQ luma x 255, rounded (pyiqa's ``rgb2yiq``)."""
-    h, w = rgb.shape[:2]
-    out = np.empty((h, w))
-    luma_yiq255(np.ascontiguousarray(rgb).reshape(h, 3 * w), out)
-    return out
-
-
-def _lowpass_levels(luma: np.ndarray) -> Iterator[np.ndarray]:
+def _lowpass_levels(image: np.ndarray) -> Iterator[np.ndarray]:
     """The low-pass image of each of the 4 levels, ``(ceil(H / 2^l), ceil(W / 2^l)) float64``.
 
-    ``lo0`` on the luma, then the stride-2 ``lofilt`` per level. Every filter is a 'same'
-    correlation with reflect-101 borders (pyiqa's ``corrDn``); the stride-2 step keeps the even
-    rows and columns of the full correlation, as ``F.conv2d(stride=2)`` does. A generator, so
-    only one level per image is alive at a time.
+    ``image``: ``(H, W, 3) uint8`` RGB (its rounded YIQ luma is filtered, never stored) or an
+    ``(H, W)`` luma plane. ``lo0`` on the luma, then the stride-2 ``lofilt`` per level. Every
+    filter is a 'same' correlation with reflect-101 borders (pyiqa's ``corrDn``); the stride-2
+    step keeps the even rows and columns of the full correlation, as ``F.conv2d(stride=2)``
+    does. A generator, so only one level per image is alive at a time.
     """
     kernels = _filters()
-    lo = np.empty(luma.shape)
-    lo0_filter(np.ascontiguousarray(luma, dtype=np.float64), kernels["lo0"], lo)
+    h, w = image.shape[:2]
+    lo = np.empty((h, w))
+    if image.ndim == 3:
+        lo0_from_rgb(np.ascontiguousarray(image, dtype=np.uint8).reshape(h, 3 * w), kernels["lo0"], lo)
+    else:
+        lo0_filter(np.ascontiguousarray(image, dtype=np.float64), kernels["lo0"], lo)
     yield lo
     for _ in range(LEVELS - 1):
         nxt = np.empty(((lo.shape[0] + 1) // 2, (lo.shape[1] + 1) // 2))
@@ -258,7 +255,7 @@ class VIF(Metric):
         windows = {level: window for level, _, window in SUBBANDS}
         num = den = 0.0
         # Level by level; the bands are filtered strip by strip (see _level_terms).
-        levels = zip(_lowpass_levels(_luma(hr)), _lowpass_levels(_luma(sr)))
+        levels = zip(_lowpass_levels(hr), _lowpass_levels(sr))
         for level, (lo_ref, lo_dist) in enumerate(levels):
             n, d = _level_terms(lo_ref, lo_dist, windows[level], self.strip_blocks)
             num += n

@@ -28,7 +28,7 @@ except ImportError as err:  # pragma: no cover - numba is a core dependency
     raise ImportError("the vif metric compiles its kernels with numba; install it with `pip install 'numba>=0.59'` "
                       "(a core dependency of portraitsr4k)") from err
 
-__all__ = ["luma_yiq255", "lo0_filter", "lo_filter_stride2", "cov_accumulate", "cov_finish", "band_pair", "neighbourhood_cov", "subband_sums"]
+__all__ = ["luma_yiq255", "lo0_from_rgb", "lo0_filter", "lo_filter_stride2", "cov_accumulate", "cov_finish", "band_pair", "neighbourhood_cov", "subband_sums"]
 
 _JIT = {"cache": True, "nogil": True, "fastmath": False}
 
@@ -53,20 +53,60 @@ def _reflect_columns(buf: np.ndarray, pad: int, n: int) -> None:
 
 
 @njit(**_JIT)
-def luma_yiq255(rgb_rows: np.ndarray, out: np.ndarray) -> None:
-    """``out`` (``(H, W) float64``) = round(0.299 R + 0.587 G + 0.114 B), ties to even.
+def _luma_row(src: np.ndarray, dst: np.ndarray) -> None:
+    """One row: ``dst[c]`` = round(0.299 R + 0.587 G + 0.114 B) of ``src`` (``(3 W,) uint8``), ties to even.
 
-    ``rgb_rows``: ``(H, 3 W) uint8``, an RGB image with its pixels flattened per row. The
-    integer sum ``299 R + 587 G + 114 B`` is exact in float64 and its division by 1000 is
+    The integer sum ``299 R + 587 G + 114 B`` is exact in float64 and its division by 1000 is
     correctly rounded, so an exact ``.5`` stays a tie and ``rint`` rounds every value the right
     way: equal to ``pixel.luma255(rgb, 'yiq', rounded=True)`` (tested on all 2^24 colours).
     """
+    for c in range(dst.shape[0]):
+        total = 299.0 * src[3 * c] + 587.0 * src[3 * c + 1] + 114.0 * src[3 * c + 2]
+        dst[c] = np.rint(total / 1000.0)
+
+
+@njit(**_JIT)
+def luma_yiq255(rgb_rows: np.ndarray, out: np.ndarray) -> None:
+    """``out`` (``(H, W) float64``) = YIQ luma x 255 of ``rgb_rows`` (``(H, 3 W) uint8``), rounded."""
+    for r in range(out.shape[0]):
+        _luma_row(rgb_rows[r], out[r])
+
+
+@njit(**_JIT)
+def lo0_from_rgb(rgb_rows: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> None:
+    """``out`` = 'same' reflect-101 correlation of the rounded YIQ luma of ``rgb_rows`` with a 5x5
+    kernel symmetric in both axes (pyiqa's ``lo0`` step), without storing the luma plane.
+
+    ``rgb_rows``: ``(H, 3 W) uint8``; ``out``: ``(H, W) float64``. Luma rows are made once each,
+    into a ring of the 5 rows a filter row needs.
+    """
     h, w = out.shape
+    ring = np.empty((5, w))
+    held = np.full(5, -1, np.int64)  # image row held by each ring slot
+    plus = np.empty((3, w + 4))
     for r in range(h):
-        src, dst = rgb_rows[r], out[r]
+        for i in range(3):
+            top, bottom = _reflect(r + i - 2, h), _reflect(r + 2 - i, h)
+            for row in (top, bottom):
+                if held[row % 5] != row:
+                    _luma_row(rgb_rows[row], ring[row % 5])
+                    held[row % 5] = row
+            a, b = ring[top % 5], ring[bottom % 5]
+            p = plus[i, 2:2 + w]
+            if i < 2:
+                for c in range(w):
+                    p[c] = a[c] + b[c]
+            else:
+                p[:] = a
+        _reflect_columns(plus, 2, w)
+        acc = out[r]
         for c in range(w):
-            total = 299.0 * src[3 * c] + 587.0 * src[3 * c + 1] + 114.0 * src[3 * c + 2]
-            dst[c] = np.rint(total / 1000.0)
+            total = 0.0
+            for i in range(3):
+                for j in range(2):
+                    total += kernel[i, j] * (plus[i, c + j] + plus[i, c + 4 - j])
+                total += kernel[i, 2] * plus[i, c + 2]
+            acc[c] = total
 
 
 @njit(**_JIT)
