@@ -237,3 +237,91 @@ def test_configs_point_at_our_classes() -> None:
     assert isinstance(vif, VIF) and vif.name == "vif" and vif.min_side == 65
     for metric in (ms, vif):
         assert metric.lower_better is False and metric.regions == ("full", "face", "face_aligned")
+
+
+def test_vif_luma_kernel_equals_luma255_for_every_colour() -> None:
+    """The compiled luma (inside the lo0 filter) rounds all 2^24 colours like ``luma255``."""
+    from benchmarks.metrics.vif_kernels import luma_yiq255
+
+    g, b = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    rgb = np.stack(np.broadcast_arrays(np.arange(256)[:, None, None], g, b), axis=-1)
+    rgb = rgb.reshape(4096, 4096, 3).astype(np.uint8)
+    out = np.empty((4096, 4096))
+    luma_yiq255(rgb.reshape(4096, -1), out)
+    np.testing.assert_array_equal(out, luma255(rgb, "yiq", rounded=True))
+
+
+def test_vif_streamed_pyramid_and_covariance_equal_whole_plane_versions(grace) -> None:
+    from benchmarks.metrics.vif import _filters, steerable_bands
+    from benchmarks.metrics.vif_kernels import band_pair, cov_accumulate, cov_finish, lo0_filter, lo0_from_rgb
+
+    rgb = np.ascontiguousarray(grace[5:106, 3:140])
+    h, w = rgb.shape[:2]
+    luma = luma255(rgb, "yiq", rounded=True)
+    from_rgb, from_luma = np.empty((h, w)), np.empty((h, w))
+    lo0_from_rgb(rgb.reshape(h, 3 * w), _filters()["lo0"], from_rgb)
+    lo0_filter(luma, _filters()["lo0"], from_luma)
+    np.testing.assert_array_equal(from_rgb, from_luma)
+    band = steerable_bands(luma)[(0, 3)]
+    for start in (0, 37):  # a strip of band rows equals those rows of the whole band
+        strip0, strip3 = np.empty((20, w)), np.empty((20, w))
+        band_pair(from_luma, _filters()["b0"], start, strip0, strip3)
+        np.testing.assert_array_equal(strip3, band[start:start + 20])
+    whole = _neighbourhood_cov(band)
+    for chunk in (1, 3, 5, 64):
+        state = (np.zeros((13, w)), np.zeros((13, 4, w)), np.zeros(w), np.zeros((4, w)))
+        for r0 in range(0, h, chunk):
+            cov_accumulate(band[r0:], r0, min(chunk, h - r0), h, w, *state)
+        np.testing.assert_allclose(cov_finish(h, w, *state), whole, rtol=1e-12, atol=1e-9)
+
+
+def test_vif_subband_sums_equal_direct_per_block_formulas(make_image) -> None:
+    """Box sums, tol cases, ``s = v^T C^+ v / 9`` and the log terms against a per-block loop."""
+    from benchmarks.metrics.vif import TOL, SIGMA_NSQ, _gsm_params
+    from benchmarks.metrics.vif_kernels import subband_sums
+
+    ref = make_image(57, 75, "photo", seed=5)[..., 0].astype(np.float64) - 100.0
+    dist = 0.7 * ref + make_image(57, 75, "noise", seed=6)[..., 1] / 20.0
+    ref[:20, :30] = 4.0  # flat reference windows
+    dist[30:, 40:] = -2.0  # flat distorted windows
+    dist[:12, 50:] = -ref[:12, 50:]  # negative gains
+    cov = _neighbourhood_cov(ref)
+    cpinv = np.linalg.pinv(cov, rcond=1e-15, hermitian=True)
+    lam = np.linalg.eigvalsh(cov)
+    for window in (3, 5, 9, 17):
+        pad = window // 2
+        off = -(-pad // 3)
+        num = den = 0.0
+        for i in range(off, 57 // 3 - off):
+            for c in range(off, 75 // 3 - off):
+                r0, c0 = 3 * i + 1 - pad, 3 * c + 1 - pad
+                x = ref[r0:r0 + window, c0:c0 + window]
+                y = dist[r0:r0 + window, c0:c0 + window]
+                n = window * window
+                ss_x = max(((x - x.mean()) ** 2).sum(), 0.0)
+                ss_y = max(((y - y.mean()) ** 2).sum(), 0.0)
+                cv = ((x - x.mean()) * (y - y.mean())).sum()
+                g = cv / (ss_x + TOL)
+                vv = (ss_y - g * cv) / n
+                if ss_x < TOL:
+                    g, vv = 0.0, ss_y
+                if ss_y < TOL:
+                    g, vv = 0.0, 0.0
+                if g < 0:
+                    g, vv = 0.0, ss_y
+                vv = max(vv, TOL)
+                v = ref[3 * i:3 * i + 3, 3 * c:3 * c + 3].ravel()
+                s = v @ cpinv @ v / 9
+                num += np.log2(1 + g * g * s * lam / (vv + SIGMA_NSQ)).sum()
+                den += np.log2(1 + s * lam / SIGMA_NSQ).sum()
+        ours = subband_sums(ref, dist, 0, off, 57 // 3 - off, 75, window, *_gsm_params(cov), SIGMA_NSQ, TOL)
+        assert ours[0] == pytest.approx(num, rel=1e-9, abs=1e-9), window
+        assert ours[1] == pytest.approx(den, rel=1e-9, abs=1e-9), window
+
+
+def test_vif_does_not_depend_on_strip_size(grace) -> None:
+    dist, ref = _jpeg(grace, 30)[:301, :511], grace[:301, :511]
+    values = [VIF(strip_blocks=k).compute(dist, ref) for k in (1, 2, 7, 1000)]
+    assert max(values) - min(values) < 1e-13
+    with pytest.raises(ValueError, match="strip_blocks"):
+        VIF(strip_blocks=0)
