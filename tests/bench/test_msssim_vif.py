@@ -241,7 +241,7 @@ def test_configs_point_at_our_classes() -> None:
 
 def test_vif_luma_kernel_equals_luma255_for_every_colour() -> None:
     """The compiled luma (inside the lo0 filter) rounds all 2^24 colours like ``luma255``."""
-    from benchmarks.metrics.vif_kernels import luma_yiq255
+    from benchmarks.metrics.vif_pyramid import luma_yiq255
 
     g, b = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     rgb = np.stack(np.broadcast_arrays(np.arange(256)[:, None, None], g, b), axis=-1)
@@ -253,7 +253,8 @@ def test_vif_luma_kernel_equals_luma255_for_every_colour() -> None:
 
 def test_vif_streamed_pyramid_and_covariance_equal_whole_plane_versions(grace) -> None:
     from benchmarks.metrics.vif import _filters, steerable_bands
-    from benchmarks.metrics.vif_kernels import band_pair, cov_accumulate, cov_finish, lo0_filter, lo0_from_rgb
+    from benchmarks.metrics.vif_pyramid import band_pair, lo0_filter, lo0_from_rgb
+    from benchmarks.metrics.vif_stats import cov_accumulate, cov_finish
 
     rgb = np.ascontiguousarray(grace[5:106, 3:140])
     h, w = rgb.shape[:2]
@@ -278,7 +279,7 @@ def test_vif_streamed_pyramid_and_covariance_equal_whole_plane_versions(grace) -
 def test_vif_subband_sums_equal_direct_per_block_formulas(make_image) -> None:
     """Box sums, tol cases, ``s = v^T C^+ v / 9`` and the log terms against a per-block loop."""
     from benchmarks.metrics.vif import TOL, SIGMA_NSQ, _gsm_params
-    from benchmarks.metrics.vif_kernels import subband_sums
+    from benchmarks.metrics.vif_stats import subband_sums
 
     ref = make_image(57, 75, "photo", seed=5)[..., 0].astype(np.float64) - 100.0
     dist = 0.7 * ref + make_image(57, 75, "noise", seed=6)[..., 1] / 20.0
