@@ -34,7 +34,8 @@ direct float64 evaluation to ~1e-14 relative; pyiqa computes all of it in float3
 from the exact value by its own rounding (up to ~7e-4 relative on real photos, see the tests).
 
 Cost at 3840x2160 (one thread, ``benchmarks.perf.metrics_speed``): ~0.6 s for the full pair, ~0.7 s
-with its face regions (was 1.9 / 2.3 s with OpenCV/numpy); peak memory ~170 MB: each image's level-0 low-pass plane (66 MB) and a few MB of band strips. Whole 4K
+with its face regions (was 1.9 / 2.3 s with OpenCV/numpy); peak memory ~170 MB: each image's
+level-0 low-pass plane (66 MB) and a few MB of band strips. Whole 4K
 band planes were avoided on purpose: first-touch page faults on 4 x 66 MB of fresh memory
 cost more than filtering them. The first call in a fresh environment compiles the kernels
 (~20 s, then cached in ``__pycache__`` or numba's user cache).
