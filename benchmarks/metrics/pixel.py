@@ -325,9 +325,11 @@ class SSIM(Metric):
         totals = np.zeros(1 if self.color == "y" else 3)
         count = 0
         for r0, r1, c0, c1 in window_tiles(h, w, self.tile_rows, self.tile_cols, win):
+            m = mask[r0:r1, c0:c1] if mask is not None else None
+            if m is not None and not m.any():
+                continue  # no window centre of this tile counts (most of a seam ring's box)
             a_planes = self._planes(sr[r0:r1 + win - 1, c0:c1 + win - 1])
             b_planes = self._planes(hr[r0:r1 + win - 1, c0:c1 + win - 1])
-            m = mask[r0:r1, c0:c1] if mask is not None else None
             for c, (a, b) in enumerate(zip(a_planes, b_planes)):
                 _, ssim_sum, n = ssim_sums(a, b, clamp_cs=self.clamp_cs, mask=m)
                 totals[c] += ssim_sum

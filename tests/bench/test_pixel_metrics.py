@@ -126,3 +126,16 @@ def test_identical_images_and_bad_inputs(pair) -> None:
         PSNR().compute(hr.astype(np.float32), hr)
     with pytest.raises(ValueError, match="color"):
         PSNR(color="lab")
+
+
+def test_masked_ssim_skips_empty_tiles_without_changing_the_value(pair) -> None:
+    """A thin ring mask leaves most small tiles empty; they are skipped, the value is unchanged."""
+    sr, hr = pair
+    h, w = hr.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - h / 2, xx - w / 2)
+    ring = (r > min(h, w) * 0.3) & (r < min(h, w) * 0.3 + 6)
+    tiled = SSIM(color_space="ycbcr", tile_rows=16, tile_cols=16).compute(sr, hr, ring)
+    whole = SSIM(color_space="ycbcr", tile_rows=4096, tile_cols=4096).compute(sr, hr, ring)
+    assert tiled == pytest.approx(whole, rel=1e-12, abs=1e-12)
+    assert tiled != pytest.approx(SSIM(color_space="ycbcr").compute(sr, hr), abs=1e-9)
