@@ -83,7 +83,19 @@ class IdentitySimilarity(Metric):
         return self._embedder
 
     def check_available(self) -> None:
-        _ = self.embedder
+        """Packages and weight files present? Checked without loading the model, so a fully
+        cached run never loads it."""
+        if self._embedder is not None:
+            return
+        from portraitsr4k.identity import check_embedder
+        from portraitsr4k.weights import MissingWeightsError
+
+        try:
+            check_embedder(self.model, **self.embedder_kwargs)
+        except MissingWeightsError as err:
+            raise MetricUnavailable(f"metric {self.name}: {err}", getattr(err, "filename", None)) from err
+        except (ImportError, FileNotFoundError) as err:
+            raise MetricUnavailable(f"metric {self.name}: {err}") from err
 
     def embed(self, rgb: np.ndarray, face: dict[str, Any]) -> np.ndarray:
         """Embedding ``(D,)`` of ``face`` (dict with bbox/landmarks/score in ``rgb``'s pixels)."""

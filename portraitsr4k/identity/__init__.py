@@ -6,7 +6,7 @@ landmarks), ``embed_many(rgb, faces)`` -> ``(N, D)``, ``name`` for metric names 
 ``same_person_threshold`` (cosine) for reference pairs.
 """
 
-from portraitsr4k.identity.build import EMBEDDER_NAMES, build_embedder
+from portraitsr4k.identity.build import EMBEDDER_NAMES, build_embedder, check_embedder
 from portraitsr4k.identity.embedder import FaceEmbedder, cosine_similarity, l2_normalize
 
-__all__ = ["FaceEmbedder", "build_embedder", "EMBEDDER_NAMES", "cosine_similarity", "l2_normalize"]
+__all__ = ["FaceEmbedder", "build_embedder", "check_embedder", "EMBEDDER_NAMES", "cosine_similarity", "l2_normalize"]

