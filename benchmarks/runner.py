@@ -10,6 +10,7 @@ only compute what is new. Failures become status rows; one bad image never stops
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -124,9 +125,17 @@ class BenchmarkRunner:
         self._unavailable: dict[tuple, str] = {}
         self._metric_broken: dict[str, str] = {}  # metric name -> why its set-up failed
         self._conventions = {m.name: json.dumps(m.convention(), sort_keys=True) for m in self.metrics}
-        self._hashes = {m.name: m.config_hash() for m in self.metrics}
+        self._hashes = {m.name: self._cell_hash(m) for m in self.metrics}
 
     # -- cell bookkeeping -----------------------------------------------------------------
+    def _cell_hash(self, metric: Metric) -> str:
+        """The metric's config hash, folded with the region settings when the metric scores any
+        region besides ``full``: a new face margin or seam definition recomputes those cells."""
+        if set(metric.regions) <= {"full"}:
+            return metric.config_hash()
+        payload = json.dumps({"metric": metric.config_hash(), "regions": self.extractor.config()}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
     def cells(self, sample: Any, metric: Metric) -> list[tuple[str, int]]:
         """(region, face index) cells of ``metric`` for ``sample`` (``-1`` = image level)."""
         if metric.kind == "set":

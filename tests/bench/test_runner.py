@@ -170,3 +170,27 @@ def test_a_metric_that_cannot_start_does_not_stop_the_run(bench_dataset: Path, t
     assert set(df[df.metric == "broken"].status) == {"error"}
     assert df[df.metric == "broken"].message.str.contains("catalog entry missing").all()
     assert (df[df.metric == "psnr"].status == "ok").all() and summary.statuses["ok"] == 4
+
+
+def test_changed_region_settings_recompute_face_cells_only(first_run: tuple[Path, object], bench_dataset: Path,
+                                                           tmp_path: Path) -> None:
+    """A new face margin changes face-region cells: those recompute, full-image-only metrics do not."""
+    from benchmarks.metrics.base import Metric
+    from benchmarks.regions import RegionExtractor
+
+    out0, _ = first_run
+    out = tmp_path / "run"
+    shutil.copytree(out0, out)
+    before = len(load_records([out]))
+    runner = BenchmarkRunner(out_dir=out, dataset_path=bench_dataset, split="test", dataset_name="tiny",
+                             methods=[BicubicMethod()], metrics=_metrics(), progress=False,
+                             extractor=RegionExtractor(face_margin=0.5))
+    summary = runner.run()
+    new = load_records([out]).iloc[before:]
+    assert summary.cells_computed > 0 and summary.outputs_computed == 0
+    assert "full" not in set(new[new.metric.isin(
+        [m.name for m in _metrics() if set(m.regions) <= {"full"}])].region)
+    recomputed = {m.name for m in _metrics() if isinstance(m, Metric) and set(m.regions) - {"full"}}
+    assert set(new.metric) <= recomputed
+    assert {"face", "face_aligned", "seam"} <= set(new.region)
+    assert "lpips" not in set(new.metric)  # full-image only: its cells stay cached
