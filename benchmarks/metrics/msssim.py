@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
-from benchmarks.metrics.pixel import luma255, ssim_sums, window_tiles
+from benchmarks.metrics.parallel import ordered_map, resolve_threads
+from benchmarks.metrics.pixel import TILES_PER_TASK, luma255, ssim_sums, window_tiles
 
 __all__ = ["MSSSIM", "MIN_SIDE", "avg_pool2"]
 
@@ -70,6 +71,8 @@ class MSSSIM(Metric):
             by the runner as an error row). At least :data:`MIN_SIDE` (161), the smallest size
             the five-scale 11x11 pyramid is defined for.
         tile_rows, tile_cols: output block per tile; the value does not depend on them.
+        threads: CPU threads for the tiles (``None``: torch's thread count); the value does
+            not depend on it.
         regions: regions it is computed on.
 
     ``compute(sr, hr)`` takes ``(H, W, 3) uint8`` images and returns a float in [0, 1] (1 for
@@ -84,9 +87,10 @@ class MSSSIM(Metric):
     def __init__(self, *, name: str = "ms_ssim", color_space: str = "yiq", min_side: int = MIN_SIDE,
                  tile_rows: int = 128, tile_cols: int = 256,
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", threads: int | None = None) -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
+        self.threads = None if threads is None else resolve_threads(threads)
         if color_space not in ("yiq", "ycbcr"):
             raise ValueError(f"color_space must be 'yiq' or 'ycbcr', got {color_space!r}")
         if not isinstance(min_side, int) or min_side < MIN_SIDE:
@@ -108,11 +112,22 @@ class MSSSIM(Metric):
     def _scale_means(self, x: np.ndarray, y: np.ndarray, luminance: bool) -> tuple[float, float]:
         """(mean cs, mean SSIM) of one scale; ``x, y`` ``(h, w)`` uint8/float32 on 0..255."""
         h, w = x.shape
+        tiles = list(window_tiles(h, w, self.tile_rows, self.tile_cols, _WIN))
+
+        def band_sums(band: list[tuple[int, int, int, int]]) -> tuple[float, float, int]:
+            cs_total, ssim_total, count = 0.0, 0.0, 0
+            for r0, r1, c0, c1 in band:
+                a, b = x[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1], y[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1]
+                cs_sum, ssim_sum, n = ssim_sums(a, b, clamp_cs=True, luminance=luminance)
+                cs_total += cs_sum
+                ssim_total += ssim_sum
+                count += n
+            return cs_total, ssim_total, count
+
+        bands = [tiles[i:i + TILES_PER_TASK] for i in range(0, len(tiles), TILES_PER_TASK)]
         cs_total, ssim_total, count = 0.0, 0.0, 0
-        for r0, r1, c0, c1 in window_tiles(h, w, self.tile_rows, self.tile_cols, _WIN):
-            a, b = x[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1], y[r0:r1 + _WIN - 1, c0:c1 + _WIN - 1]
-            cs_sum, ssim_sum, n = ssim_sums(a, b, clamp_cs=True, luminance=luminance)
-            cs_total += cs_sum
+        for cs_sum, ssim_sum, n in ordered_map(band_sums, bands, resolve_threads(self.threads)):
+            cs_total += cs_sum  # in band order: the value does not depend on the thread count
             ssim_total += ssim_sum
             count += n
         return cs_total / count, ssim_total / count

@@ -36,8 +36,10 @@ import cv2
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
+from benchmarks.metrics.parallel import ordered_map, resolve_threads, thread_buffer
+from benchmarks.metrics.ssim_kernel import WINDOW, ssim_tile_sums
 
-__all__ = ["PSNR", "SSIM", "to_luma", "luma255", "ssim_map", "ssim_sums", "window_tiles"]
+__all__ = ["PSNR", "SSIM", "TILES_PER_TASK", "to_luma", "luma255", "ssim_map", "ssim_sums", "window_tiles"]
 
 _YCBCR = np.array([65.481, 128.553, 24.966]) / 255.0  # on RGB in [0, 1]; + 16/255 offset
 _YIQ = np.array([0.299, 0.587, 0.114])
@@ -181,6 +183,11 @@ def _gaussian_1d(size: int, sigma: float) -> np.ndarray:
 
 
 _G11 = _gaussian_1d(11, 1.5)
+# Tiles per thread-pool task (SSIM, MS-SSIM): a fixed grouping, so the order of the float64
+# additions, and with it the value, does not depend on the thread count. 8 tiles of 128x256
+# amortize the pool's ~50 us per task.
+TILES_PER_TASK = 8
+_NO_MASK = np.ones((1, 1), bool)  # placeholder argument of the kernel when no mask is given
 
 
 def ssim_map(x: np.ndarray, y: np.ndarray, *, data_range: float = 255.0, clamp_cs: bool = True,
@@ -216,7 +223,7 @@ def ssim_sums(x: np.ndarray, y: np.ndarray, *, data_range: float = 255.0, clamp_
 
     Args:
         x, y: ``(h, w)`` planes on ``[0, data_range]``, ``h, w >= 11``: float64, or uint8/float32
-            holding exact values (converted to float64 on the fly).
+            holding exact values (converted to float64 inside the kernel).
         clamp_cs: clamp the cs term at 0 (pyiqa's ``relu``) before the product with luminance.
         luminance: also return the SSIM (luminance x cs) sum; ``nan`` when False (MS-SSIM's
             finer scales need only cs).
@@ -224,46 +231,25 @@ def ssim_sums(x: np.ndarray, y: np.ndarray, *, data_range: float = 255.0, clamp_
 
     Returns ``(sum_cs, sum_ssim, count)``. Same maps as :func:`ssim_map`, with four filtered
     planes instead of five: with ``u = x + y`` and ``v = x - y``, ``A = var(u)`` and
-    ``B = var(v)`` give ``2 s12 = (A - B) / 2`` and ``s1 + s2 = (A + B) / 2``, so
-    ``cs = (A - B + 2 C2) / (A + B + 2 C2)`` and ``l = (mu_u^2 - mu_v^2 + 2 C1) /
-    (mu_u^2 + mu_v^2 + 2 C1)``. Equal to the five-filter form up to float64 rounding (~1e-12
-    relative on variances of 0..510 data). Memory: about 8 float64 planes of ``(h, w)``.
+    ``B = var(v)`` give ``2 s12 = (A - B) / 2`` and ``s1 + s2 = (A + B) / 2``. Runs the compiled
+    kernel :func:`benchmarks.metrics.ssim_kernel.ssim_tile_sums` on per-thread scratch space
+    (``4 h (w - 10)`` float64: ~1.1 MB for a 138x266 tile), so it is safe to call from threads.
     """
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    if x.shape != y.shape or x.ndim != 2 or min(x.shape) < WINDOW:
+        raise ValueError(f"expected two (h, w) planes of the same shape with h, w >= {WINDOW}, "
+                         f"got {x.shape} and {y.shape}")
     h, w = x.shape
-
-    def filt(img: np.ndarray) -> np.ndarray:
-        return cv2.sepFilter2D(img, cv2.CV_64F, _G11, _G11, borderType=cv2.BORDER_REFLECT)[5:h - 5, 5:w - 5]
-
-    # u and v straight from uint8/float32/float64 tiles (OpenCV converts before the sum: exact).
-    u = cv2.add(x, y, dtype=cv2.CV_64F)
-    v = cv2.subtract(x, y, dtype=cv2.CV_64F)
-    mu_u, mu_v = filt(u), filt(v)
-    np.multiply(u, u, out=u)
-    np.multiply(v, v, out=v)
-    a, b = filt(u), filt(v)  # E[u^2], E[v^2]
-    mu_u2, mu_v2 = mu_u * mu_u, mu_v * mu_v
-    a -= mu_u2  # A = var(u)
-    b -= mu_v2  # B = var(v)
-    cs = np.subtract(a, b)
-    cs += 2.0 * c2
-    a += b
-    a += 2.0 * c2
-    cs /= a
-    if clamp_cs:
-        np.maximum(cs, 0.0, out=cs)
-    if not luminance:
-        vals = cs[mask] if mask is not None else cs
-        return float(vals.sum()), math.nan, int(vals.size)
-    lum = np.subtract(mu_u2, mu_v2)
-    lum += 2.0 * c1
-    mu_u2 += mu_v2
-    mu_u2 += 2.0 * c1
-    lum /= mu_u2
-    lum *= cs
-    if mask is not None:
-        cs, lum = cs[mask], lum[mask]
-    return float(cs.sum()), float(lum.sum()), int(cs.size)
+    if mask is not None and mask.shape != (h - WINDOW + 1, w - WINDOW + 1):
+        raise ValueError(f"mask must have shape {(h - WINDOW + 1, w - WINDOW + 1)}, got {mask.shape}")
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    scratch = thread_buffer("ssim_scratch", (4, h, w - WINDOW + 1))
+    row = thread_buffer("ssim_row", (4, w))
+    maps = thread_buffer("ssim_maps", (6, w - WINDOW + 1))
+    use_mask = mask is not None
+    m = mask if use_mask else _NO_MASK
+    cs_sum, ssim_sum, count = ssim_tile_sums(x, y, _G11, c1, c2, clamp_cs, luminance, m, use_mask,
+                                             scratch, row, maps)
+    return float(cs_sum), (float(ssim_sum) if luminance else math.nan), int(count)
 
 
 class SSIM(Metric):
@@ -277,6 +263,8 @@ class SSIM(Metric):
         clamp_cs: clamp the contrast-structure term at 0 (pyiqa: yes; BasicSR: no).
         tile_rows, tile_cols: output rows/columns per tile; tiles overlap by ``window - 1``
             input pixels, so the value equals the untiled one up to float64 summation order.
+        threads: CPU threads for the tiles (``None``: torch's thread count). Tiles are summed
+            in groups of a fixed size, in order, so the value does not depend on it.
 
     With ``mask`` the mean runs over masked window centres only. Memory: about 10 float64
     planes of ``(tile_rows + 10, tile_cols + 10)`` (under 3 MB with the defaults, at any image
@@ -290,10 +278,11 @@ class SSIM(Metric):
                  crop_border: int = 0, round_y: bool = True, clamp_cs: bool = True,
                  tile_rows: int = 128, tile_cols: int = 256,
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned", "seam"),
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", threads: int | None = None) -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
         _validate_common(color, color_space, crop_border, tile_rows)
+        self.threads = None if threads is None else resolve_threads(threads)
         if not isinstance(tile_cols, int) or tile_cols < 16:
             raise ValueError(f"tile_cols must be an int >= 16, got {tile_cols!r}")
         self.color, self.color_space, self.crop_border = color, color_space, crop_border
@@ -322,18 +311,28 @@ class SSIM(Metric):
             raise ValueError(f"{self.name}: image {w}x{h} is smaller than the 11x11 SSIM window")
         if mask is not None:
             mask = _crop(mask.astype(bool), self.crop_border)[half:h - half, half:w - half]
+        tiles = list(window_tiles(h, w, self.tile_rows, self.tile_cols, win))
+        bands = [tiles[i:i + TILES_PER_TASK] for i in range(0, len(tiles), TILES_PER_TASK)]
+
+        def band_sums(band: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, int]:
+            sums, n_centres = np.zeros(1 if self.color == "y" else 3), 0
+            for r0, r1, c0, c1 in band:
+                m = mask[r0:r1, c0:c1] if mask is not None else None
+                if m is not None and not m.any():
+                    continue  # no window centre of this tile counts (most of a seam ring's box)
+                a_planes = self._planes(sr[r0:r1 + win - 1, c0:c1 + win - 1])
+                b_planes = self._planes(hr[r0:r1 + win - 1, c0:c1 + win - 1])
+                for c, (a, b) in enumerate(zip(a_planes, b_planes)):
+                    _, ssim_sum, n = ssim_sums(a, b, clamp_cs=self.clamp_cs, mask=m)
+                    sums[c] += ssim_sum
+                n_centres += n
+            return sums, n_centres
+
         totals = np.zeros(1 if self.color == "y" else 3)
         count = 0
-        for r0, r1, c0, c1 in window_tiles(h, w, self.tile_rows, self.tile_cols, win):
-            m = mask[r0:r1, c0:c1] if mask is not None else None
-            if m is not None and not m.any():
-                continue  # no window centre of this tile counts (most of a seam ring's box)
-            a_planes = self._planes(sr[r0:r1 + win - 1, c0:c1 + win - 1])
-            b_planes = self._planes(hr[r0:r1 + win - 1, c0:c1 + win - 1])
-            for c, (a, b) in enumerate(zip(a_planes, b_planes)):
-                _, ssim_sum, n = ssim_sums(a, b, clamp_cs=self.clamp_cs, mask=m)
-                totals[c] += ssim_sum
-            count += n
+        for sums, n_centres in ordered_map(band_sums, bands, resolve_threads(self.threads)):
+            totals += sums  # in band order: the value does not depend on the thread count
+            count += n_centres
         if count == 0:
             raise ValueError(f"{self.name}: no window centres inside the mask")
         return float(np.mean(totals / count))

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.metrics.base import Metric, check_pair
+from benchmarks.metrics.parallel import ordered_map, resolve_threads, thread_buffer
 from benchmarks.metrics.vif_pyramid import band_pair, lo0_filter, lo0_from_rgb, lo_filter_stride2
 from benchmarks.metrics.vif_stats import cov_accumulate, cov_finish, neighbourhood_cov, subband_sums
 
@@ -66,6 +67,7 @@ SUBBANDS = ((3, 3, 3), (3, 0, 3), (2, 3, 5), (2, 0, 5), (1, 3, 9), (1, 0, 9), (0
 # ceil(H / 8) >= 9. (pyiqa accepts smaller images and silently drops the empty subbands.)
 MIN_SIDE = 65
 _STRIP_BLOCKS = 32  # block rows per band strip: ~4 x 3.4 MB of strips at 4K, ~10% halo rows
+_COV_CHUNKS = 4  # fixed row ranges of the covariance pass (the split must not follow the threads)
 @lru_cache(maxsize=1)
 def _filters() -> dict[str, np.ndarray]:
     """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels.
@@ -172,8 +174,13 @@ def _gsm_params(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.ascontiguousarray(basis), inv_lam / (M * M), np.poly(-lam)
 
 
+def _new_cov_state(wc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Zeroed running sums of ``vif_stats.cov_accumulate`` for a band ``wc`` columns wide."""
+    return np.zeros((13, wc)), np.zeros((13, 4, wc)), np.zeros(wc), np.zeros((4, wc))
+
+
 def _level_terms(lo_ref: np.ndarray, lo_dist: np.ndarray, window: int,
-                 strip_blocks: int = _STRIP_BLOCKS) -> tuple[float, float]:
+                 strip_blocks: int = _STRIP_BLOCKS, threads: int = 1) -> tuple[float, float]:
     """(numerator, denominator) sums of a level's two subbands (orientations 0 and 3).
 
     The bands are never stored whole: strips of rows are filtered from the low-pass images
@@ -182,6 +189,10 @@ def _level_terms(lo_ref: np.ndarray, lo_dist: np.ndarray, window: int,
     window's halo rows). Every strip row equals the row of the whole band, so the result does
     not depend on ``strip_blocks`` (tested). Whole 4K bands (4 x 66 MB) cost more in first-touch
     page faults than in filtering.
+
+    Both passes run on ``threads`` threads: the covariance sums over :data:`_COV_CHUNKS` fixed
+    row ranges (each with its own sums, added in range order), the statistics strip by strip
+    (partial sums added in strip order), so the value does not depend on ``threads``.
     """
     h, w = lo_ref.shape
     hc, wc = (h // M) * M, (w // M) * M  # pyiqa crops each subband to multiples of M
@@ -191,28 +202,46 @@ def _level_terms(lo_ref: np.ndarray, lo_dist: np.ndarray, window: int,
         return 0.0, 0.0
     b0 = _filters()["b0"]
     rows = M * strip_blocks + 2 * pad
-    ref_bands = (np.empty((rows, w)), np.empty((rows, w)))  # orientation 0, 3
-    dist_bands = (np.empty((rows, w)), np.empty((rows, w)))
-    states = [(np.zeros((13, wc)), np.zeros((13, 4, wc)), np.zeros(wc), np.zeros((4, wc))) for _ in range(2)]
+
+    def bands(name: str, lo: np.ndarray, r0: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        out0, out3 = thread_buffer(name + "0", (rows, w))[:m], thread_buffer(name + "3", (rows, w))[:m]
+        band_pair(lo, b0, r0, out0, out3)
+        return out0, out3
+
     step = rows - 2  # each strip also holds the 2 rows after it, for the lag products
-    for r0 in range(0, hc, step):
-        n = min(step, hc - r0)
-        m = min(n + 2, hc - r0)
-        band_pair(lo_ref, b0, r0, ref_bands[0][:m], ref_bands[1][:m])
-        for o in range(2):
-            cov_accumulate(ref_bands[o], r0, n, hc, wc, *states[o])
+    starts = list(range(0, hc, step))
+    groups = [g for g in np.array_split(np.asarray(starts), min(_COV_CHUNKS, len(starts))) if g.size]
+
+    def cov_sums(group: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        states = [_new_cov_state(wc), _new_cov_state(wc)]
+        for r0 in group.tolist():
+            n = min(step, hc - r0)
+            m = min(n + 2, hc - r0)
+            for o, band in enumerate(bands("ref", lo_ref, r0, m)):
+                cov_accumulate(band, r0, n, hc, wc, *states[o])
+        return states
+
+    parts = ordered_map(cov_sums, groups, threads)
+    states = parts[0]
+    for part in parts[1:]:
+        for total, add in zip(states, part):
+            for a, b in zip(total, add):
+                a += b
     params = [_gsm_params(cov_finish(hc, wc, *state)) for state in states]
-    num = den = 0.0
+
     last = hc // M - off
-    for i0 in range(off, last, strip_blocks):
+
+    def strip_sums(i0: int) -> list[tuple[float, float]]:
         i1 = min(last, i0 + strip_blocks)
         row0 = M * i0 + 1 - pad
         m = M * (i1 - 1) + 1 + pad + 1 - row0
-        band_pair(lo_ref, b0, row0, ref_bands[0][:m], ref_bands[1][:m])
-        band_pair(lo_dist, b0, row0, dist_bands[0][:m], dist_bands[1][:m])
-        for o in range(2):
-            n_, d_ = subband_sums(ref_bands[o], dist_bands[o], row0, i0, i1, wc, window, *params[o],
-                                  SIGMA_NSQ, TOL)
+        ref_bands, dist_bands = bands("ref", lo_ref, row0, m), bands("dist", lo_dist, row0, m)
+        return [subband_sums(ref_bands[o], dist_bands[o], row0, i0, i1, wc, window, *params[o],
+                             SIGMA_NSQ, TOL) for o in range(2)]
+
+    num = den = 0.0
+    for strip in ordered_map(strip_sums, range(off, last, strip_blocks), threads):
+        for n_, d_ in strip:
             num += n_
             den += d_
     return num, den
@@ -226,6 +255,7 @@ class VIF(Metric):
         min_side: smallest region side scored; smaller regions raise ``ValueError``.
         regions: regions it is computed on.
         strip_blocks: 3x3 block rows per band strip (memory/speed only; the value is the same).
+        threads: CPU threads (``None``: torch's thread count); the value does not depend on it.
 
     ``compute(sr, hr)`` takes ``(H, W, 3) uint8`` images (``sr`` distorted, ``hr`` reference)
     and returns a float, 1 for identical images, usually in [0, 1] (contrast enhancement can
@@ -237,7 +267,7 @@ class VIF(Metric):
 
     def __init__(self, *, name: str = "vif", min_side: int = MIN_SIDE,
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
-                 device: str = "cpu", strip_blocks: int = _STRIP_BLOCKS) -> None:
+                 device: str = "cpu", strip_blocks: int = _STRIP_BLOCKS, threads: int | None = None) -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
         if not isinstance(min_side, int) or min_side < MIN_SIDE:
@@ -246,6 +276,7 @@ class VIF(Metric):
             raise ValueError(f"strip_blocks must be an int >= 1, got {strip_blocks!r}")
         self.min_side = min_side
         self.strip_blocks = strip_blocks
+        self.threads = None if threads is None else resolve_threads(threads)
 
     def config(self) -> dict[str, Any]:
         return {"variant": "pyiqa_vifvec", "levels": LEVELS, "subbands": [list(s) for s in SUBBANDS],
@@ -262,12 +293,14 @@ class VIF(Metric):
         if min(h, w) < self.min_side:
             raise ValueError(f"{self.name}: region {w}x{h} is smaller than the {self.min_side}px the "
                              f"4-level pyramid needs")
+        threads = resolve_threads(self.threads)
         windows = {level: window for level, _, window in SUBBANDS}
         num = den = 0.0
-        # Level by level; the bands are filtered strip by strip (see _level_terms).
-        levels = zip(_lowpass_levels(hr), _lowpass_levels(sr))
-        for level, (lo_ref, lo_dist) in enumerate(levels):
-            n, d = _level_terms(lo_ref, lo_dist, windows[level], self.strip_blocks)
+        # Both pyramids' low-pass levels at once (one thread each); then level by level, the
+        # bands filtered strip by strip (see _level_terms).
+        lo_ref, lo_dist = ordered_map(lambda img: list(_lowpass_levels(img)), (hr, sr), threads)
+        for level, (ref, dist) in enumerate(zip(lo_ref, lo_dist)):
+            n, d = _level_terms(ref, dist, windows[level], self.strip_blocks, threads)
             num += n
             den += d
         return num / (den + 1e-12)
