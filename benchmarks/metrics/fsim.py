@@ -49,6 +49,7 @@ import numpy as np
 import scipy.fft
 
 from benchmarks.metrics.base import Metric, check_pair
+from benchmarks.metrics.parallel import ordered_map, resolve_threads
 
 __all__ = ["FSIM", "FilterBank", "filter_bank", "phase_congruency", "pool_factor", "pooled_yiq"]
 
@@ -315,6 +316,8 @@ class FSIM(Metric):
         precision: ``single`` (default, fast) or ``double`` arithmetic for the phase-congruency
             filter responses (:func:`phase_congruency`); both equal pyiqa to ~1e-6.
         regions: regions it is computed on.
+        threads: CPU threads (``None``: torch's thread count); the two images' maps are
+            computed on two of them. The value does not depend on it.
 
     ``compute(sr, hr)`` takes two ``(H, W, 3) uint8`` images whose pooled size (module
     docstring) is at least 2x2; ``mask`` is not supported (module docstring).
@@ -324,9 +327,10 @@ class FSIM(Metric):
 
     def __init__(self, *, name: str = "fsim", chromatic: bool = True, precision: str = "single",
                  regions: tuple[str, ...] | list[str] = ("full", "face", "face_aligned"),
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", threads: int | None = None) -> None:
         super().__init__(name=name, kind="fr", lower_better=False, score_range=(0.0, 1.0),
                          regions=regions, device=device)
+        self.threads = None if threads is None else resolve_threads(threads)
         if not isinstance(chromatic, bool):
             raise TypeError(f"chromatic must be a bool, got {chromatic!r}")
         if precision not in PRECISIONS:
@@ -350,11 +354,19 @@ class FSIM(Metric):
         k = pool_factor(h, w)
         if h // k < 2 or w // k < 2:
             raise ValueError(f"{self.name}: image {w}x{h} is too small; FSIM needs at least 2x2 pixels")
-        yiq_sr, yiq_hr = pooled_yiq(sr, k), pooled_yiq(hr, k)
-        pc = phase_congruency(np.stack([yiq_sr[0], yiq_hr[0]]), self.precision)
-        pc_max = np.maximum(pc[0], pc[1])
-        score = _similarity(pc[0], pc[1], T1)
-        score *= _similarity(_gradient_magnitude(yiq_sr[0]), _gradient_magnitude(yiq_hr[0]), T2)
+
+        def features(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """(pooled YIQ, phase congruency, gradient magnitude) of one image."""
+            yiq = pooled_yiq(rgb, k)
+            return yiq, phase_congruency(yiq[0][None], self.precision)[0], _gradient_magnitude(yiq[0])
+
+        # One image per thread: each image's maps do not depend on the other's (the noise
+        # threshold is per image), so this equals the batched computation.
+        (yiq_sr, pc_sr, gm_sr), (yiq_hr, pc_hr, gm_hr) = ordered_map(features, (sr, hr),
+                                                                     resolve_threads(self.threads))
+        pc_max = np.maximum(pc_sr, pc_hr)
+        score = _similarity(pc_sr, pc_hr, T1)
+        score *= _similarity(gm_sr, gm_hr, T2)
         score *= pc_max
         if self.chromatic:
             chroma = _similarity(yiq_sr[1], yiq_hr[1], T3) * _similarity(yiq_sr[2], yiq_hr[2], T4)

@@ -266,10 +266,10 @@ class SSIM(Metric):
         threads: CPU threads for the tiles (``None``: torch's thread count). Tiles are summed
             in groups of a fixed size, in order, so the value does not depend on it.
 
-    With ``mask`` the mean runs over masked window centres only. Memory: about 10 float64
-    planes of ``(tile_rows + 10, tile_cols + 10)`` (under 3 MB with the defaults, at any image
-    size). The small default tile keeps the working set in the CPU caches and reuses freed heap
-    blocks; tiles of several MB measured 2-3x slower per pixel on a 1 MB-L2 EPYC.
+    With ``mask`` the mean runs over masked window centres only. Memory per thread: the
+    kernel's scratch, 4 float64 planes of ``(tile_rows + 10, tile_cols)`` (~1.1 MB with the
+    defaults, at any image size), which keeps the working set in the CPU caches. Cost of a
+    3840x2160 Y-channel pair: ~0.12 s on one thread (~15 ns per window centre).
     """
 
     supports_mask = True

@@ -33,9 +33,11 @@ block is the log of a polynomial, with one log per ~1e150 of product. The result
 direct float64 evaluation to ~1e-14 relative; pyiqa computes all of it in float32 and differs
 from the exact value by its own rounding (up to ~7e-4 relative on real photos, see the tests).
 
-Cost at 3840x2160 (one thread, ``benchmarks.perf.metrics_speed``): ~0.6 s for the full pair, ~0.7 s
-with its face regions (was 1.9 / 2.3 s with OpenCV/numpy); peak memory ~170 MB: each image's
-level-0 low-pass plane (66 MB) and a few MB of band strips. Whole 4K
+Cost of the full 3840x2160 pair (``benchmarks.perf.metrics_speed``): ~0.58 s on
+one thread, ~0.32 s on two (the two pyramids, the covariance pass in two fixed row ranges and
+the statistics strips run on the metric threads, ``benchmarks.metrics.parallel``); was 1.9 s
+with OpenCV/numpy. Peak memory ~180 MB: each image's low-pass levels (66 MB at level 0) and a
+few MB of band strips per thread. Whole 4K
 band planes were avoided on purpose: first-touch page faults on 4 x 66 MB of fresh memory
 cost more than filtering them. The first call in a fresh environment compiles the kernels
 (~20 s, then cached in ``__pycache__`` or numba's user cache).
@@ -67,7 +69,7 @@ SUBBANDS = ((3, 3, 3), (3, 0, 3), (2, 3, 5), (2, 0, 5), (1, 3, 9), (1, 0, 9), (0
 # ceil(H / 8) >= 9. (pyiqa accepts smaller images and silently drops the empty subbands.)
 MIN_SIDE = 65
 _STRIP_BLOCKS = 32  # block rows per band strip: ~4 x 3.4 MB of strips at 4K, ~10% halo rows
-_COV_CHUNKS = 4  # fixed row ranges of the covariance pass (the split must not follow the threads)
+_COV_CHUNKS = 2  # fixed row ranges of the covariance pass (the split must not follow the threads)
 @lru_cache(maxsize=1)
 def _filters() -> dict[str, np.ndarray]:
     """pyiqa's ``sp5`` filters that VIF uses, as float64 2-D correlation kernels.

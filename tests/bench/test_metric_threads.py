@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.metrics.fsim import FSIM
 from benchmarks.metrics.msssim import MSSSIM
 from benchmarks.metrics.parallel import ordered_map, resolve_threads, thread_buffer
 from benchmarks.metrics.pixel import SSIM, ssim_map, ssim_sums
@@ -40,6 +41,7 @@ def _ring(shape: tuple[int, int]) -> np.ndarray:
     (MSSSIM, {"tile_rows": 32, "tile_cols": 64}),
     (VIF, {"strip_blocks": 3}),
     (SeamGradient, {}),
+    (FSIM, {}),
 ])
 def test_value_does_not_depend_on_thread_count(photo_pair, metric_cls, kw) -> None:
     sr, hr = photo_pair
