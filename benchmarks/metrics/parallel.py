@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 import numpy as np
@@ -77,6 +77,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[
         return fn(item)
 
     futures = [_pool(threads).submit(run, item) for item in work]
+    wait(futures)  # no piece is still running when this returns or raises
     return [f.result() for f in futures]
 
 
