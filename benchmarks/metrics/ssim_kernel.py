@@ -15,9 +15,8 @@ variances of 0..510 data; the tests compare the sums with the five-filter refere
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
-from benchmarks.metrics.vif_pyramid import JIT_OPTIONS as _JIT
+from benchmarks.metrics.jit import JIT_OPTIONS as _JIT
+from benchmarks.metrics.jit import njit
 
 __all__ = ["WINDOW", "ssim_tile_sums"]
 

@@ -20,20 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from numba import njit
-except ImportError as err:  # pragma: no cover - numba is a core dependency
-    raise ImportError("the vif metric compiles its kernels with numba; install it with "
-                      "`pip install 'numba>=0.59'` "
-                      "(a core dependency of portraitsr4k)") from err
+from benchmarks.metrics.jit import JIT_OPTIONS as _JIT
+from benchmarks.metrics.jit import njit
 
-__all__ = ["JIT_OPTIONS", "luma_yiq255", "lo0_from_rgb", "lo0_filter", "lo_filter_stride2", "band_pair"]
-
-# No fastmath (it would reorder sums and change values); the numpy error model drops the
-# ZeroDivisionError checks that keep LLVM from vectorizing loops with a division (no divisor
-# here can be 0: window sizes, 1000, ``ss + tol``, ``vv + sigma_nsq``).
-JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
-_JIT = JIT_OPTIONS
+__all__ = ["luma_yiq255", "lo0_from_rgb", "lo0_filter", "lo_filter_stride2", "band_pair"]
 
 
 @njit(**_JIT)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from benchmarks.metrics.vif_pyramid import JIT_OPTIONS as _JIT
+from benchmarks.metrics.jit import JIT_OPTIONS as _JIT
+from benchmarks.metrics.jit import njit
 
 __all__ = ["cov_accumulate", "cov_finish", "neighbourhood_cov", "subband_sums"]
 
