@@ -52,6 +52,13 @@ class FaceDetector(abc.ABC):
     #: True when ``_detect`` takes ``min_face_px`` and searches only faces of at least that size.
     supports_min_face: bool = False
 
+    @property
+    def search_floor_px(self) -> float | None:
+        """Smallest face-box side (px of the input) the backend can find at all, or ``None``
+        when it has no fixed floor. Lets a caller pick the input resolution at which the
+        smallest face it needs is exactly as small as the detector can see."""
+        return None
+
     def __init__(self, *, min_score: float) -> None:
         if not isinstance(min_score, numbers.Real) or isinstance(min_score, bool):
             raise TypeError(f"min_score: expected a float, got {type(min_score).__name__}")

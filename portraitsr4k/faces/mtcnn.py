@@ -65,6 +65,11 @@ class MTCNNDetector(FaceDetector):
                             factor=self.factor, post_process=False, device=self.device)
         self._model.eval()
 
+    @property
+    def search_floor_px(self) -> float:
+        """MTCNN's ``min_face_size``: its image pyramid starts where such a face is 12 px."""
+        return float(self.min_face_size)
+
     def _detect(self, rgb: np.ndarray, min_face_px: float | None = None) -> list[Face]:
         import torch
 

@@ -76,3 +76,52 @@ def test_bad_hints_are_refused(mtcnn: FaceDetector) -> None:
         mtcnn.detect(rgb, min_face_px=-1)
     with pytest.raises(ValueError, match="min_interocular"):
         detect_on_reduced(mtcnn, rgb, 1.0, 1.0, min_interocular=-3)
+
+
+class _FloorRecorder(_Recorder):
+    """A detector with MTCNN's 20 px floor that records the input sizes it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, int]] = []
+
+    @property
+    def search_floor_px(self) -> float:
+        return 20.0
+
+    def _detect(self, rgb: np.ndarray, min_face_px: float | None = None) -> list[Face]:
+        self.shapes.append(rgb.shape[:2])
+        return super()._detect(rgb, min_face_px)
+
+
+@pytest.mark.parametrize("height, width, expected_long", [
+    (3000, 4000, 1000),  # 1/4 draft used as is (>= 781 px needed; below max_side is fine)
+    (2160, 3840, 960),  # 1/4 draft, 750 px needed
+    (6000, 8000, 1563),  # 1/4 draft is 2000 px, shrunk to ceil(8000 * 20 / 102.4), not to 1024
+])
+def test_threshold_sets_the_detector_input_size(make_encoded, height, width, expected_long) -> None:
+    data = make_encoded("JPEG", height, width)
+    recorder = _FloorRecorder()
+    settings = FaceSettings(max_side=1024, min_interocular=64.0)
+    finding = find_faces(data, recorder, settings)
+    (shape,) = recorder.shapes
+    assert max(shape) == expected_long
+    # The smallest face to keep is at least the floor at this size, and the hint says so.
+    scale = width / shape[1]
+    assert 64.0 * MIN_BOX_PER_INTEROCULAR / scale >= 20.0 - 1e-9
+    assert recorder.hints == [pytest.approx(64.0 / max(finding.decoded.scale_x, finding.decoded.scale_y)
+                                            * MIN_BOX_PER_INTEROCULAR, rel=1e-9)]
+    assert finding.outcome.status == "rejected:no_face"
+
+
+def test_without_a_floor_or_the_rule_the_input_is_fitted_to_max_side(make_encoded) -> None:
+    data = make_encoded("JPEG", 3000, 4000)
+    floorless, off = _Recorder(), _FloorRecorder()
+    seen: list[tuple[int, int]] = []
+    floorless._detect = lambda rgb, min_face_px=None: seen.append(rgb.shape[:2]) or []  # type: ignore[method-assign]
+    find_faces(data, floorless, FaceSettings(max_side=1024))
+    find_faces(data, off, FaceSettings(max_side=1024, search_from_threshold=False))
+    assert max(seen[0]) == 1024 and max(off.shapes[0]) == 1024
+    relaxed = _FloorRecorder()  # 12 px rule: 19.2 px boxes are below the floor -> full resolution
+    find_faces(make_encoded("JPEG", 600, 800), relaxed, FaceSettings(max_side=512), relaxed=True)
+    assert max(relaxed.shapes[0]) == 800
