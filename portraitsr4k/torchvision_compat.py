@@ -57,8 +57,49 @@ _status: Status = Status.NOT_RUN
 _library: torch.library.Library | None = None  # keep a reference, or the registration is dropped
 
 
+_NMS_KERNEL: Callable[..., None] | None = None
+
+
+def _nms_kernel() -> Callable[..., None]:
+    """The compiled greedy loop, built on first use (numba is imported only when nms runs, so
+    importing this module stays cheap)."""
+    global _NMS_KERNEL
+    if _NMS_KERNEL is None:
+        import numpy as np
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def greedy(x1, y1, x2, y2, order, threshold, keep):  # noqa: ANN001, ANN202
+            # torchvision's CPU kernel step for step, in float32 like its scalar_t, with the
+            # overlap compared to the threshold in double (its ``double iou_threshold``).
+            n = order.shape[0]
+            suppressed = np.zeros(n, np.bool_)
+            areas = (x2 - x1) * (y2 - y1)
+            count = 0
+            for a in range(n):
+                i = order[a]
+                if suppressed[i]:
+                    continue
+                keep[count] = i
+                count += 1
+                for b in range(a + 1, n):
+                    j = order[b]
+                    if suppressed[j]:
+                        continue
+                    w = max(np.float32(0.0), min(x2[i], x2[j]) - max(x1[i], x1[j]))
+                    h = max(np.float32(0.0), min(y2[i], y2[j]) - max(y1[i], y1[j]))
+                    inter = w * h
+                    overlap = inter / (areas[i] + areas[j] - inter)
+                    if np.float64(overlap) > threshold:
+                        suppressed[j] = True
+            return count
+
+        _NMS_KERNEL = greedy
+    return _NMS_KERNEL
+
+
 def nms_reference(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-    """Greedy non-maximum suppression in pure torch, torchvision's semantics.
+    """Greedy non-maximum suppression, torchvision's CPU kernel semantics, compiled.
 
     Args:
         boxes: ``(N, 4)`` boxes as ``(x1, y1, x2, y2)`` with ``x1 <= x2`` and ``y1 <= y2``.
@@ -67,27 +108,20 @@ def nms_reference(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: floa
             than this are dropped.
 
     Returns:
-        ``(K,)`` int64 indices of the kept boxes, in decreasing score order.
+        ``(K,)`` int64 indices of the kept boxes, in decreasing score order (equal scores keep
+        index order, as torchvision's stable CPU sort does). Boxes are compared in float32 and
+        the overlap against the threshold in float64, as torchvision does. MTCNN calls this
+        ~10 times per photo on up to ~2000 candidates; a torch loop per kept box cost ~40 ms
+        of its ~300 ms, the compiled loop well under 1 ms.
     """
     if boxes.numel() == 0:
         return torch.empty((0,), dtype=torch.int64, device=boxes.device)
-    boxes = boxes.to(torch.float32)
-    x1, y1, x2, y2 = boxes.unbind(1)
-    areas = (x2 - x1) * (y2 - y1)
-    # Stable sort so equal scores keep index order, as torchvision's CPU kernel does.
-    order = torch.sort(scores, descending=True, stable=True).indices
-    suppressed = torch.zeros(boxes.shape[0], dtype=torch.bool, device=boxes.device)
-    keep: list[int] = []
-    for i in order.tolist():
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        inter_w = (torch.minimum(x2[i], x2) - torch.maximum(x1[i], x1)).clamp(min=0)
-        inter_h = (torch.minimum(y2[i], y2) - torch.maximum(y1[i], y1)).clamp(min=0)
-        inter = inter_w * inter_h
-        iou = inter / (areas[i] + areas - inter)
-        suppressed |= iou > iou_threshold
-    return torch.tensor(keep, dtype=torch.int64, device=boxes.device)
+    coords = boxes.detach().to(device="cpu", dtype=torch.float32).numpy()
+    order = torch.sort(scores.detach().cpu(), descending=True, stable=True).indices.numpy()
+    keep = torch.empty(coords.shape[0], dtype=torch.int64)
+    count = _nms_kernel()(coords[:, 0].copy(), coords[:, 1].copy(), coords[:, 2].copy(), coords[:, 3].copy(),
+                          order, float(iou_threshold), keep.numpy())
+    return keep[:count].to(boxes.device)
 
 
 def _compiled_op_files(find_spec: Callable[[str], object]) -> list[str] | None:

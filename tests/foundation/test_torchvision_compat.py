@@ -15,18 +15,22 @@ from portraitsr4k import torchvision_compat
 
 
 def _brute_force_nms(boxes: np.ndarray, scores: np.ndarray, thr: float) -> list[int]:
-    """O(N^2) greedy NMS in float64 numpy, written independently of the module under test."""
+    """O(N^2) greedy NMS in numpy, written independently of the module under test, with
+    torchvision's arithmetic: IoU in float32 (its ``scalar_t``), compared with the threshold in
+    float64 (its ``double iou_threshold``). Exact ties matter: integer boxes with IoU 3/10 give
+    float32 0.3000000119 > 0.3, so torchvision drops the box."""
+    b = boxes.astype(np.float32)
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
     kept: list[int] = []
     for i in order:
         ok = True
         for j in kept:
-            xx1, yy1 = max(boxes[i, 0], boxes[j, 0]), max(boxes[i, 1], boxes[j, 1])
-            xx2, yy2 = min(boxes[i, 2], boxes[j, 2]), min(boxes[i, 3], boxes[j, 3])
-            inter = max(0.0, xx2 - xx1) * max(0.0, yy2 - yy1)
-            area_i = (boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1])
-            area_j = (boxes[j, 2] - boxes[j, 0]) * (boxes[j, 3] - boxes[j, 1])
-            if inter / (area_i + area_j - inter) > thr:
+            xx1, yy1 = max(b[i, 0], b[j, 0]), max(b[i, 1], b[j, 1])
+            xx2, yy2 = min(b[i, 2], b[j, 2]), min(b[i, 3], b[j, 3])
+            inter = max(np.float32(0), xx2 - xx1) * max(np.float32(0), yy2 - yy1)
+            area_i = (b[i, 2] - b[i, 0]) * (b[i, 3] - b[i, 1])
+            area_j = (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1])
+            if float(np.float32(inter / (area_i + area_j - inter))) > thr:
                 ok = False
                 break
         if ok:
@@ -43,12 +47,12 @@ def test_torchvision_nms_matches_brute_force(seed: int, threshold: float) -> Non
     n = 200
     xy = rng.uniform(0, 100, size=(n, 2))
     wh = rng.uniform(5, 40, size=(n, 2))
-    # Quantise so float32 and float64 IoU agree on which side of the threshold a pair falls.
+    # Integer boxes: many pairs sit exactly on the threshold, where float32 vs float64 matters.
     boxes = np.round(np.concatenate([xy, xy + wh], axis=1)).astype(np.float32)
     scores = rng.permutation(n).astype(np.float32)  # distinct scores: a unique answer
     got = torchvision.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), threshold)
     assert got.dtype == torch.int64
-    assert got.tolist() == _brute_force_nms(boxes.astype(np.float64), scores, threshold)
+    assert got.tolist() == _brute_force_nms(boxes, scores, threshold)
 
 
 def test_nms_handles_empty_input() -> None:
