@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from degradations._validate import check_choice, check_int, check_number, did_you_mean
-from degradations.config import KERNEL_KINDS, RESIZE_MODES
+from degradations.config import KERNEL_KINDS, POISSON_SAMPLERS, RESIZE_MODES
 
 FORMAT = "portraitsr4k.degradation/1"
 KERNEL_PARAM_KINDS = (*KERNEL_KINDS, "sinc")
@@ -106,19 +106,25 @@ class ResizeParams:
 @dataclass(frozen=True)
 class NoiseParams:
     """Additive noise. ``gaussian``: ``sigma`` in 0-255 units. ``poisson``: ``poisson_scale``
-    multiplies Real-ESRGAN's shot noise. ``gray``: one field shared by the 3 channels.
-    ``seed`` seeds the generator that makes the noise field in ``apply``."""
+    multiplies Real-ESRGAN's shot noise, its counts drawn by ``sampler`` (``torch``: records
+    made before the ``inverse_cdf`` sampler existed have no ``sampler`` key and mean this).
+    ``gray``: one field shared by the 3 channels. ``seed`` seeds the generator that makes the
+    noise field in ``apply``."""
 
     kind: str
     gray: bool
     seed: int
     sigma: float | None = None
     poisson_scale: float | None = None
+    sampler: str = "torch"
 
     def __post_init__(self) -> None:
         check_choice("noise kind", self.kind, NOISE_KINDS)
         _check_type("noise gray", self.gray, bool)
         check_int("noise seed", self.seed, low=0, high=MAX_SEED)
+        check_choice("noise sampler", self.sampler, POISSON_SAMPLERS)
+        if self.kind == "gaussian" and self.sampler != "torch":
+            raise ValueError(f"gaussian noise is drawn with torch; sampler must be 'torch', got {self.sampler!r}")
         object.__setattr__(self, "sigma", _optional_number("noise sigma", self.sigma, low=0))
         object.__setattr__(
             self, "poisson_scale", _optional_number("noise poisson_scale", self.poisson_scale, low=0)

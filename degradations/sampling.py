@@ -138,7 +138,9 @@ def sample_noise(config: NoiseConfig, generator: torch.Generator) -> NoiseParams
     else:
         kind, sigma, poisson_scale = "poisson", None, uniform(generator, *config.poisson_scale_range)
     gray = bernoulli(generator, config.gray_prob)
-    return NoiseParams(kind=kind, gray=gray, seed=seed(generator), sigma=sigma, poisson_scale=poisson_scale)
+    sampler = config.poisson_sampler if kind == "poisson" else "torch"
+    return NoiseParams(kind=kind, gray=gray, seed=seed(generator), sigma=sigma, poisson_scale=poisson_scale,
+                       sampler=sampler)
 
 
 def sample_stage(config: StageConfig, generator: torch.Generator, factor: float = 1.0) -> StageParams:
