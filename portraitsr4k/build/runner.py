@@ -30,7 +30,7 @@ from typing import Any
 
 from portraitsr4k.build.lock import BuildLock
 from portraitsr4k.build.plan import ShardSettings, plan_shards
-from portraitsr4k.build.status import SampleStatus, count_table, write_status
+from portraitsr4k.build.status import SampleStatus, count_table, status_counts, write_status
 from portraitsr4k.build.workcache import WorkCache, fingerprint
 from portraitsr4k.dataset.manifest import forget_shards, read_manifest, record_shard, start_manifest
 from portraitsr4k.dataset.schema import FEATURES, PAIR_FEATURES, empty_row
@@ -260,7 +260,9 @@ class Builder:
             by_key = {str(it.key): it for it in items}
             with self.executor.session([self.analyzer, self.materializer]):
                 records = self._run_phases(items, by_key)
-        logger.info("build finished:\n%s", count_table(records))
+        # One line here; the table itself is printed by the CLI (BuildSummary.table()).
+        logger.info("build finished: %d inputs (%s)", len(records),
+                    ", ".join(f"{status} {count}" for status, count in status_counts(records).items()))
         return self._summary
 
     def _run_phases(self, items: list[Any], by_key: dict[str, Any]) -> list[SampleStatus]:
