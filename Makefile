@@ -45,6 +45,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Pyflakes-class errors (undefined names, unused imports) over every package and the tests.
+lint: $(STAMP)
+	$(BIN)/python -m pip install -q "ruff==0.17.6"
+	$(BIN)/ruff check --select F,E9 portraitsr4k degradations benchmarks headsup_model tests
+
 bench-degradations: $(STAMP)
 	$(BIN)/python -m benchmarks.perf.degradation_speed
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KINDS", "REGIONS", "Metric", "MetricUnavailable", "check_pair"]
+__all__ = ["KINDS", "REGIONS", "Metric", "MetricUnavailable", "check_pair", "check_unmasked_pair"]
 
 KINDS = ("fr", "nr", "identity", "set")
 REGIONS = ("full", "face", "face_aligned", "seam")
@@ -46,6 +46,21 @@ def check_pair(sr: Any, hr: Any, mask: Any = None) -> None:
     if mask is not None and (not isinstance(mask, np.ndarray) or mask.shape != sr.shape[:2]):
         raise ValueError(f"mask must be a bool array of shape {sr.shape[:2]}, got "
                          f"{getattr(mask, 'shape', type(mask).__name__)}")
+
+
+def check_unmasked_pair(name: str, sr: Any, hr: Any, mask: Any, min_side: int, needs: str) -> None:
+    """:func:`check_pair` for metrics without mask support whose regions need ``min_side`` px.
+
+    Raises ``ValueError`` naming the metric when a mask is given (the runner passes
+    ``where(mask, sr, hr)`` to such metrics instead) or when the shorter side is below
+    ``min_side`` (``needs`` says why, e.g. "five scales of an 11x11 window").
+    """
+    if mask is not None:
+        raise ValueError(f"{name} cannot restrict itself to a mask; pass where(mask, sr, hr)")
+    check_pair(sr, hr)
+    h, w = sr.shape[:2]
+    if min(h, w) < min_side:
+        raise ValueError(f"{name}: region {w}x{h} is smaller than the {min_side}px {needs}")
 
 
 class Metric:

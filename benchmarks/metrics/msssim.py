@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.metrics.base import Metric, check_pair
+from benchmarks.metrics.base import Metric, check_unmasked_pair
 from benchmarks.metrics.parallel import ordered_map, resolve_threads
 from benchmarks.metrics.pixel import TILES_PER_TASK, luma255, ssim_sums, window_tiles
 
@@ -140,13 +140,8 @@ class MSSSIM(Metric):
         return out
 
     def compute(self, sr: np.ndarray, hr: np.ndarray | None = None, mask: np.ndarray | None = None) -> float:
-        if mask is not None:
-            raise ValueError(f"{self.name} cannot restrict itself to a mask; pass where(mask, sr, hr)")
-        check_pair(sr, hr)
-        h, w = sr.shape[:2]
-        if min(h, w) < self.min_side:
-            raise ValueError(f"{self.name}: region {w}x{h} is smaller than the {self.min_side}px MS-SSIM "
-                             f"needs (five scales of an 11x11 window)")
+        check_unmasked_pair(self.name, sr, hr, mask, self.min_side,
+                            "MS-SSIM needs (five scales of an 11x11 window)")
         x: np.ndarray = self._luma(sr)
         y: np.ndarray = self._luma(hr)
         score = 1.0

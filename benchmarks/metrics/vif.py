@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.metrics.base import Metric, check_pair
+from benchmarks.metrics.base import Metric, check_unmasked_pair
 from benchmarks.metrics.parallel import ordered_map, resolve_threads, thread_buffer
 from benchmarks.metrics.vif_pyramid import band_pair, lo0_filter, lo0_from_rgb, lo_filter_stride2
 from benchmarks.metrics.vif_stats import cov_accumulate, cov_finish, neighbourhood_cov, subband_sums
@@ -288,13 +288,7 @@ class VIF(Metric):
         return {"color": "y", "color_space": "yiq", "crop_border": 0}
 
     def compute(self, sr: np.ndarray, hr: np.ndarray | None = None, mask: np.ndarray | None = None) -> float:
-        if mask is not None:
-            raise ValueError(f"{self.name} cannot restrict itself to a mask; pass where(mask, sr, hr)")
-        check_pair(sr, hr)
-        h, w = sr.shape[:2]
-        if min(h, w) < self.min_side:
-            raise ValueError(f"{self.name}: region {w}x{h} is smaller than the {self.min_side}px the "
-                             f"4-level pyramid needs")
+        check_unmasked_pair(self.name, sr, hr, mask, self.min_side, "the 4-level pyramid needs")
         threads = resolve_threads(self.threads)
         windows = {level: window for level, _, window in SUBBANDS}
         num = den = 0.0

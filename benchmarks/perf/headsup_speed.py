@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
                   "landmarks": [[w * 0.46, h * 0.3], [w * 0.54, h * 0.3], [w * 0.5, h * 0.36], [w * 0.47, h * 0.42],
                                 [w * 0.53, h * 0.42]]}]
         ref = rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)
-        sec, peak = _timed(lambda: pipe(lq, scale=4, faces=faces, reference=ref), device,
+        sec, peak = _timed(lambda p=pipe: p(lq, scale=4, faces=faces, reference=ref), device,
                            args.repeats if h == 512 else 1)
         print(json.dumps({**common, "what": "inference", "output": f"{w}x{h}", "dtype": str(pipe.dtype),
                           "seconds": round(sec, 4), "peak_gpu_gib": round(peak, 3)}))

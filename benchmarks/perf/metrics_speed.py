@@ -64,7 +64,6 @@ def _metrics() -> dict[str, Any]:
     from benchmarks.metrics.gmsd import GMSD
     from benchmarks.metrics.msssim import MSSSIM
     from benchmarks.metrics.pixel import PSNR, SSIM
-    from benchmarks.metrics.pyiqa_metric import PyiqaMetric
     from benchmarks.metrics.seam import SeamGradient
     from benchmarks.metrics.vif import VIF
 
