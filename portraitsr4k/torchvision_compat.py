@@ -6,7 +6,13 @@ fails to load, and ``torchvision/_meta_registrations.py`` then crashes at import
 ``RuntimeError: operator torchvision::nms does not exist``. That breaks every package that
 imports torchvision: pyiqa, facexlib, lpips, timm, facenet-pytorch, peft (via transformers).
 
-What it does, in order, and only on the first call of :func:`install`:
+Importing this module is cheap (it imports neither torch nor torchvision): it puts an import
+hook in front of ``sys.meta_path`` that runs the fix at the moment something first imports
+torchvision, just before torchvision's own ``__init__`` executes. A command that never touches
+torchvision (``portraitsr4k-verify``, ``-publish``, ``-leaderboard``) so never pays the ~3 s of
+importing torch and torchvision. :func:`install` runs the same fix eagerly.
+
+What the fix does, in order, once:
 
 1. If torchvision is not installed, or has already been imported, nothing (``Status.ABSENT`` /
    ``Status.ALREADY_IMPORTED``).
@@ -30,13 +36,16 @@ from __future__ import annotations
 
 import enum
 import glob
+import importlib.abc
 import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # annotations only: importing this module must not import torch
+    import torch
 
 __all__ = ["Status", "install", "nms_reference", "status"]
 
@@ -46,7 +55,7 @@ logger = logging.getLogger(__name__)
 class Status(str, enum.Enum):
     """Outcome of :func:`install`."""
 
-    NOT_RUN = "not_run"
+    NOT_RUN = "not_run"  # torchvision not imported yet (the hook is waiting for it)
     ABSENT = "absent"  # torchvision is not installed
     ALREADY_IMPORTED = "already_imported"  # somebody imported torchvision before us
     NATIVE = "native"  # torchvision's compiled ops loaded: nothing was changed
@@ -54,7 +63,7 @@ class Status(str, enum.Enum):
 
 
 _status: Status = Status.NOT_RUN
-_library: torch.library.Library | None = None  # keep a reference, or the registration is dropped
+_library: Any = None  # the torch.library.Library: keep a reference, or the registration is dropped
 
 
 _NMS_KERNEL: Callable[..., None] | None = None
@@ -114,8 +123,10 @@ def nms_reference(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: floa
         ~10 times per photo on up to ~2000 candidates; a torch loop per kept box cost ~40 ms
         of its ~300 ms, the compiled loop well under 1 ms.
     """
+    import torch
+
     if boxes.numel() == 0:
-        return torch.empty((0,), dtype=torch.int64, device=boxes.device)
+        return boxes.new_empty((0,), dtype=torch.int64)
     coords = boxes.detach().to(device="cpu", dtype=torch.float32).numpy()
     order = torch.sort(scores.detach().cpu(), descending=True, stable=True).indices.numpy()
     keep = torch.empty(coords.shape[0], dtype=torch.int64)
@@ -132,12 +143,47 @@ def _compiled_op_files(find_spec: Callable[[str], object]) -> list[str] | None:
     return sorted(glob.glob(os.path.join(root, "_C*.so")) + glob.glob(os.path.join(root, "_C*.pyd")))
 
 
+def _prepare(load_library: Callable[[str], None], find_spec: Callable[[str], object]) -> Status | None:
+    """Steps 1-3 before torchvision executes: the final status, or ``None`` when the schemas
+    were defined and the patches after the import (:func:`_finish`) are still due."""
+    global _library
+    import torch
+
+    so_files = _compiled_op_files(find_spec)
+    if so_files is None:
+        return Status.ABSENT
+    for so in so_files:
+        try:
+            load_library(so)
+        except (OSError, RuntimeError) as err:  # CPU torch + CUDA-linked _C.so
+            logger.debug("torchvision compiled ops did not load from %s: %s", so, err)
+            continue
+        return Status.NATIVE
+    lib = torch.library.Library("torchvision", "DEF")
+    lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    lib.impl("nms", nms_reference, "CPU")
+    _library = lib
+    return None
+
+
+def _finish() -> Status:
+    """Patches once torchvision has executed: un-gate ``ops.nms``, alias ``functional_tensor``."""
+    import torchvision.ops.boxes as tv_boxes
+    import torchvision.transforms._functional_tensor as functional_tensor
+
+    tv_boxes._assert_has_ops = lambda: None  # un-gate ops.nms / batched_nms only
+    sys.modules.setdefault("torchvision.transforms.functional_tensor", functional_tensor)
+    logger.debug("torchvision compiled ops unavailable: registered the pure-torch nms")
+    return Status.SHIMMED
+
+
 def install(
     *,
     load_library: Callable[[str], None] | None = None,
     find_spec: Callable[[str], object] | None = None,
 ) -> Status:
-    """Run the compatibility fix once (idempotent); see the module docstring.
+    """Run the compatibility fix now, importing torchvision (idempotent); see the module docstring.
 
     Args:
         load_library: loads a compiled op library; defaults to ``torch.ops.load_library``.
@@ -147,47 +193,89 @@ def install(
     Returns:
         What was done, as a :class:`Status`.
     """
-    global _status, _library
+    global _status
+    _disarm()
     if _status is not Status.NOT_RUN:
         return _status
-    load_library = load_library or torch.ops.load_library
-    find_spec = find_spec or importlib.util.find_spec
     if "torchvision" in sys.modules:
         _status = Status.ALREADY_IMPORTED
         return _status
-    so_files = _compiled_op_files(find_spec)
-    if so_files is None:
-        _status = Status.ABSENT
-        return _status
-    for so in so_files:
-        try:
-            load_library(so)
-        except (OSError, RuntimeError) as err:  # CPU torch + CUDA-linked _C.so
-            logger.debug("torchvision compiled ops did not load from %s: %s", so, err)
-            continue
-        _status = Status.NATIVE
-        return _status
+    if load_library is None:
+        import torch
 
-    lib = torch.library.Library("torchvision", "DEF")
-    lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    lib.impl("nms", nms_reference, "CPU")
-    _library = lib
-
+        load_library = torch.ops.load_library
+    prepared = _prepare(load_library, find_spec or importlib.util.find_spec)
+    if prepared is not None:
+        _status = prepared
+        return _status
     import torchvision  # noqa: F401  (import now that the schemas exist)
-    import torchvision.ops.boxes as tv_boxes
-    import torchvision.transforms._functional_tensor as functional_tensor
 
-    tv_boxes._assert_has_ops = lambda: None  # un-gate ops.nms / batched_nms only
-    sys.modules.setdefault("torchvision.transforms.functional_tensor", functional_tensor)
-    logger.debug("torchvision compiled ops unavailable: registered the pure-torch nms")
-    _status = Status.SHIMMED
+    _status = _finish()
     return _status
+
+
+class _FixOnImport(importlib.abc.Loader):
+    """Wraps torchvision's real loader: the fix before its ``__init__`` runs, patches after."""
+
+    def __init__(self, real: importlib.abc.Loader) -> None:
+        self._real = real
+
+    def create_module(self, spec: Any) -> Any:
+        return self._real.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        global _status
+        import torch
+
+        _disarm()
+        module.__loader__ = module.__spec__.loader = self._real  # nothing keeps pointing at us
+        # torchvision is in sys.modules already (being initialised): its spec gives the folder.
+        prepared = _prepare(torch.ops.load_library, lambda name: module.__spec__)
+        self._real.exec_module(module)
+        _status = _finish() if prepared is None else prepared
+
+
+class _Hook(importlib.abc.MetaPathFinder):
+    """Finds torchvision with the other finders and hands it out with :class:`_FixOnImport`.
+
+    Only an actual import runs the fix: ``importlib.util.find_spec("torchvision")`` (an
+    availability check) gets a spec and nothing else happens.
+    """
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: Any = None) -> Any:
+        if fullname != "torchvision" or _status is not Status.NOT_RUN:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _FixOnImport(spec.loader)
+                return spec
+        return None
+
+
+_HOOK = _Hook()
+
+
+def _arm() -> None:
+    """Put the import hook in place (at import of this module)."""
+    global _status
+    if "torchvision" in sys.modules:
+        _status = Status.ALREADY_IMPORTED
+    elif _HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _HOOK)
+
+
+def _disarm() -> None:
+    if _HOOK in sys.meta_path:
+        sys.meta_path.remove(_HOOK)
 
 
 def status() -> Status:
-    """What :func:`install` did in this process (``NOT_RUN`` before it ran)."""
+    """What the fix did in this process (``NOT_RUN`` while torchvision was not imported yet)."""
     return _status
 
 
-install()
+_arm()

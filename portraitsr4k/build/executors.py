@@ -37,9 +37,13 @@ logger = logging.getLogger(__name__)
 
 _FNS: list[Callable[[Any], Any]] = []
 
-#: Modules the ``forkserver`` imports before forking workers.
-FORKSERVER_PRELOAD = ("portraitsr4k", "numpy", "torch", "cv2", "PIL.Image", "portraitsr4k.image_io",
-                      "portraitsr4k.stages.analyze", "portraitsr4k.stages.materialize")
+#: Modules the ``forkserver`` imports before forking workers: what every worker needs (torch,
+#: torchvision and facenet-pytorch for the default MTCNN detector, numba for the compiled
+#: kernels), so no worker imports them again. A module that is not installed is skipped.
+FORKSERVER_PRELOAD = ("portraitsr4k", "numpy", "torch", "torchvision", "facenet_pytorch", "cv2", "PIL.Image",
+                      "numba", "portraitsr4k.image_io", "portraitsr4k.faces.mtcnn_cascade",
+                      "degradations.poisson_table", "portraitsr4k.stages.analyze",
+                      "portraitsr4k.stages.materialize")
 
 
 def default_workers() -> int:

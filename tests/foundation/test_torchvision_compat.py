@@ -73,6 +73,8 @@ def test_batched_nms_and_box_iou_work() -> None:
 
 
 def test_status_reported() -> None:
+    import torchvision  # noqa: F401  (the fix runs at the first import of torchvision)
+
     assert torchvision_compat.status() in {
         torchvision_compat.Status.SHIMMED,
         torchvision_compat.Status.NATIVE,
@@ -100,7 +102,7 @@ def test_does_nothing_when_compiled_ops_load() -> None:
         # find_spec of the top-level package does not import it (its __init__ would run the fix).
         origin = os.path.join(os.path.dirname(importlib.util.find_spec("portraitsr4k").origin),
                               "torchvision_compat.py")
-        src = open(origin).read().replace("\\ninstall()\\n", "\\n")
+        src = open(origin).read().replace("\\n_arm()\\n", "\\n")
         mod = type(sys)("tvc_under_test"); exec(compile(src, origin, "exec"), mod.__dict__)
         loaded = []
         status = mod.install(load_library=lambda path: loaded.append(path))
@@ -124,7 +126,7 @@ def test_absent_torchvision_is_a_no_op() -> None:
         # find_spec of the top-level package does not import it (its __init__ would run the fix).
         origin = os.path.join(os.path.dirname(importlib.util.find_spec("portraitsr4k").origin),
                               "torchvision_compat.py")
-        src = open(origin).read().replace("\\ninstall()\\n", "\\n")
+        src = open(origin).read().replace("\\n_arm()\\n", "\\n")
         mod = type(sys)("tvc_under_test"); exec(compile(src, origin, "exec"), mod.__dict__)
         status = mod.install(find_spec=lambda name: None)
         print(json.dumps({"status": status.value, "tv_imported": "torchvision" in sys.modules}))
@@ -146,3 +148,29 @@ def test_dependent_packages_import_after_the_fix() -> None:
         """
     )
     assert result == {"ok": True, "truncated_flag": False}
+
+
+def test_importing_the_package_is_cheap_and_the_fix_runs_at_the_first_torchvision_import() -> None:
+    """``import portraitsr4k`` imports neither torch nor torchvision; an availability check
+    (find_spec) runs nothing; the first real import of a torchvision submodule runs the fix."""
+    result = _run_isolated(
+        """
+        import importlib.util, json, sys
+        import portraitsr4k
+        from portraitsr4k import torchvision_compat as tvc
+        light = not ({"torch", "torchvision"} & set(sys.modules))
+        found = importlib.util.find_spec("torchvision") is not None
+        after_check = (tvc.status().value, "torch" in sys.modules)
+        from torchvision.ops import boxes  # a submodule first: the package import runs the fix
+        import torch
+        keep = boxes.nms(torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11.0]]), torch.tensor([0.9, 0.8]), 0.5)
+        print(json.dumps({"light": light, "found": found, "after_check": list(after_check),
+                          "status": tvc.status().value, "keep": keep.tolist(),
+                          "hook_gone": tvc._HOOK not in sys.meta_path,
+                          "loader_restored": type(sys.modules["torchvision"].__loader__).__name__}))
+        """
+    )
+    assert result["light"] and result["found"]
+    assert result["after_check"] == ["not_run", False]
+    assert result["status"] in ("shimmed", "native") and result["keep"] == [0]
+    assert result["hook_gone"] and result["loader_restored"] != "_FixOnImport"
