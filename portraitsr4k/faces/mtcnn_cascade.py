@@ -156,6 +156,9 @@ def run_cascade(rgb: np.ndarray, pnet: torch.nn.Module, rnet: torch.nn.Module, o
         scale *= factor
         side *= factor
 
+    if not scales:  # the image is smaller than the smallest face searched for
+        return np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32)
+
     # Stage 1: P-Net over the pyramid, NMS per scale then over all scales.
     candidates, picks, offset = [], [], 0
     for s in scales:

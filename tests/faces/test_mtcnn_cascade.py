@@ -87,3 +87,11 @@ def test_detector_uses_the_cascade_and_keeps_its_contract(mtcnn) -> None:
     assert face.score == float(expected_boxes[0, 4])
     assert face.landmarks == tuple((float(x), float(y)) for x, y in expected_points[0])
     assert mtcnn.detect(_no_face_photo()) == []
+
+
+def test_image_smaller_than_the_searched_face_gives_no_faces(mtcnn) -> None:
+    rgb = load_rgb("grace_hopper")[:30, :40]
+    with torch.inference_mode():
+        boxes, points = run_cascade(rgb, mtcnn._model.pnet, mtcnn._model.rnet, mtcnn._model.onet,
+                                    min_face=40, thresholds=mtcnn.thresholds, factor=mtcnn.factor)
+    assert boxes.shape == (0, 5) and points.shape == (0, 5, 2)
