@@ -66,6 +66,19 @@ def luma_yiq255(rgb_rows: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(**_JIT)
+def _lo0_row(plus: np.ndarray, kernel: np.ndarray, acc: np.ndarray) -> None:
+    """One output row of the 5x5 ``lo0`` filter from the 3 folded, column-padded rows in
+    ``plus`` (``_fold_rows`` layout, half = 2): ``acc`` ``(W,)``."""
+    for c in range(acc.shape[0]):
+        total = 0.0
+        for i in range(3):
+            for j in range(2):
+                total += kernel[i, j] * (plus[i, c + j] + plus[i, c + 4 - j])
+            total += kernel[i, 2] * plus[i, c + 2]
+        acc[c] = total
+
+
+@njit(**_JIT)
 def lo0_from_rgb(rgb_rows: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> None:
     """``out`` = 'same' reflect-101 correlation of the rounded YIQ luma of ``rgb_rows`` with a 5x5
     kernel symmetric in both axes (pyiqa's ``lo0`` step), without storing the luma plane.
@@ -92,14 +105,7 @@ def lo0_from_rgb(rgb_rows: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> N
             else:
                 p[:] = a
         _reflect_columns(plus, 2, w)
-        acc = out[r]
-        for c in range(w):
-            total = 0.0
-            for i in range(3):
-                for j in range(2):
-                    total += kernel[i, j] * (plus[i, c + j] + plus[i, c + 4 - j])
-                total += kernel[i, 2] * plus[i, c + 2]
-            acc[c] = total
+        _lo0_row(plus, kernel, out[r])
 
 
 @njit(**_JIT)
@@ -143,14 +149,7 @@ def lo0_filter(img: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> None:
     unused = np.empty((1, 1))
     for r in range(h):
         _fold_rows(img, r, 2, plus, unused, False)
-        acc = out[r]
-        for c in range(w):
-            total = 0.0
-            for i in range(3):
-                for j in range(2):
-                    total += kernel[i, j] * (plus[i, c + j] + plus[i, c + 4 - j])
-                total += kernel[i, 2] * plus[i, c + 2]
-            acc[c] = total
+        _lo0_row(plus, kernel, out[r])
 
 
 @njit(**_JIT)

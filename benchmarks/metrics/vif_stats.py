@@ -251,6 +251,23 @@ def _block_polynomials(box: np.ndarray, s: np.ndarray, coeffs: np.ndarray, n: fl
 
 
 @njit(**_JIT)
+def _add_log2_sum(total: float, factors: np.ndarray, n: int) -> float:
+    """``total + sum(log2(factors[:n]))`` (factors >= 1) with one log per ~1e150 of product
+    instead of one per factor: factors above 1e150 are logged alone and the running product is
+    flushed above 1e150, so nothing overflows."""
+    product = 1.0
+    for b in range(n):
+        if factors[b] > 1e150:
+            total += math.log2(factors[b])
+        else:
+            product *= factors[b]
+            if product > 1e150:
+                total += math.log2(product)
+                product = 1.0
+    return total + math.log2(product)
+
+
+@njit(**_JIT)
 def subband_sums(ref: np.ndarray, dist: np.ndarray, row0: int, i_first: int, i_last: int, width: int,
                  window: int, basis: np.ndarray, weights: np.ndarray, coeffs: np.ndarray, sigma_nsq: float,
                  tol: float) -> tuple[float, float]:
@@ -331,25 +348,6 @@ def subband_sums(ref: np.ndarray, dist: np.ndarray, row0: int, i_first: int, i_l
                 acc += p * p * weights[e]
             s[b] = acc
         _block_polynomials(box, s, coeffs, n, sigma_nsq, tol, p_num, p_den)
-        # sum of log2 == log2 of the product: one log per ~1e150 of product instead of one per block.
-        prod_num = 1.0
-        prod_den = 1.0
-        # Factors above 1e150 are logged alone and products flushed above 1e150: no overflow.
-        for b in range(nb):
-            if p_num[b] > 1e150:
-                num += math.log2(p_num[b])
-            else:
-                prod_num *= p_num[b]
-                if prod_num > 1e150:
-                    num += math.log2(prod_num)
-                    prod_num = 1.0
-            if p_den[b] > 1e150:
-                den += math.log2(p_den[b])
-            else:
-                prod_den *= p_den[b]
-                if prod_den > 1e150:
-                    den += math.log2(prod_den)
-                    prod_den = 1.0
-        num += math.log2(prod_num)
-        den += math.log2(prod_den)
+        num = _add_log2_sum(num, p_num, nb)
+        den = _add_log2_sum(den, p_den, nb)
     return num, den
